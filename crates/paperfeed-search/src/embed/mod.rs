@@ -47,3 +47,6 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
             .ok_or_else(|| SearchError::Embed("model returned no vector".into()))
     }
 }
+
+pub mod bert;
+pub mod static_model;

@@ -1,0 +1,1 @@
+//! TODO: BERT-family sentence-transformers with candle.

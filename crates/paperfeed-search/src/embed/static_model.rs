@@ -1,0 +1,1 @@
+//! TODO: the bundled static embedding model.
