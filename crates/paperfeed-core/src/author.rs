@@ -117,11 +117,11 @@ pub fn parse_author_list(input: &str) -> Vec<Author> {
         if piece.is_empty() {
             continue;
         }
-        if is_suffix(piece) {
-            if let Some(last) = authors.last_mut() {
-                last.name = format!("{} {}", last.name, piece.trim());
-                continue;
-            }
+        if is_suffix(piece)
+            && let Some(last) = authors.last_mut()
+        {
+            last.name = format!("{} {}", last.name, piece.trim());
+            continue;
         }
         let (name, affiliations) = split_affiliations(piece);
         let author = Author::new(&name).with_affiliations(affiliations);
@@ -186,7 +186,10 @@ mod tests {
     use super::*;
 
     fn names(input: &str) -> Vec<String> {
-        parse_author_list(input).into_iter().map(|a| a.name).collect()
+        parse_author_list(input)
+            .into_iter()
+            .map(|a| a.name)
+            .collect()
     }
 
     #[test]
@@ -194,17 +197,29 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("A. One", &["A. One"]),
             ("A. One and B. Two", &["A. One", "B. Two"]),
-            ("A. One, B. Two and C. Three", &["A. One", "B. Two", "C. Three"]),
-            ("A. One, B. Two, and C. Three", &["A. One", "B. Two", "C. Three"]),
+            (
+                "A. One, B. Two and C. Three",
+                &["A. One", "B. Two", "C. Three"],
+            ),
+            (
+                "A. One, B. Two, and C. Three",
+                &["A. One", "B. Two", "C. Three"],
+            ),
             (
                 "C. Bal\\'azs, E. L. Berger, P. M. Nadolsky, C.-P. Yuan",
                 &["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"],
             ),
             ("John Smith, Jr., Mary Doe", &["John Smith Jr.", "Mary Doe"]),
-            ("Alexander Andrews, Sandra Anderson", &["Alexander Andrews", "Sandra Anderson"]),
+            (
+                "Alexander Andrews, Sandra Anderson",
+                &["Alexander Andrews", "Sandra Anderson"],
+            ),
             ("ATLAS Collaboration", &["ATLAS Collaboration"]),
             ("Anna Ng;  Bo Li", &["Anna Ng", "Bo Li"]),
-            ("Louis-Philippe Morency and\n  Ruslan Salakhutdinov", &["Louis-Philippe Morency", "Ruslan Salakhutdinov"]),
+            (
+                "Louis-Philippe Morency and\n  Ruslan Salakhutdinov",
+                &["Louis-Philippe Morency", "Ruslan Salakhutdinov"],
+            ),
             ("", &[]),
         ];
         for (input, want) in cases {
@@ -214,7 +229,8 @@ mod tests {
 
     #[test]
     fn keeps_affiliations() {
-        let authors = parse_author_list("A. One (MIT; Harvard, Cambridge), B. Two (Oxford) and C. Three");
+        let authors =
+            parse_author_list("A. One (MIT; Harvard, Cambridge), B. Two (Oxford) and C. Three");
         assert_eq!(authors.len(), 3);
         assert_eq!(authors[0].name, "A. One");
         assert_eq!(authors[0].affiliations, vec!["MIT", "Harvard, Cambridge"]);
@@ -225,13 +241,22 @@ mod tests {
     #[test]
     fn from_parts_orders_given_family_suffix() {
         assert_eq!(Author::from_parts("Bal\\'azs", "C.", "").name, "C. Balázs");
-        assert_eq!(Author::from_parts("Evans", "Neal J.", "II").name, "Neal J. Evans II");
-        assert_eq!(Author::from_parts("Collaboration", "", "").name, "Collaboration");
+        assert_eq!(
+            Author::from_parts("Evans", "Neal J.", "II").name,
+            "Neal J. Evans II"
+        );
+        assert_eq!(
+            Author::from_parts("Collaboration", "", "").name,
+            "Collaboration"
+        );
     }
 
     #[test]
     fn names_with_and_inside_are_not_split() {
         assert_eq!(names("Alexandra Anderson"), vec!["Alexandra Anderson"]);
-        assert_eq!(names("Sandy Andrade, Ray Band"), vec!["Sandy Andrade", "Ray Band"]);
+        assert_eq!(
+            names("Sandy Andrade, Ray Band"),
+            vec!["Sandy Andrade", "Ray Band"]
+        );
     }
 }

@@ -18,8 +18,22 @@ static REPO_URL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Path segments on github.com / gitlab.com that are site pages, not owners.
 const NOT_OWNERS: &[&str] = &[
-    "about", "features", "topics", "orgs", "settings", "marketplace", "explore", "sponsors",
-    "login", "join", "pricing", "collections", "trending", "users", "search", "apps",
+    "about",
+    "features",
+    "topics",
+    "orgs",
+    "settings",
+    "marketplace",
+    "explore",
+    "sponsors",
+    "login",
+    "join",
+    "pricing",
+    "collections",
+    "trending",
+    "users",
+    "search",
+    "apps",
 ];
 
 /// Every repository URL in `texts`, normalised, in order of first appearance, deduplicated.
@@ -32,10 +46,10 @@ where
         for cap in REPO_URL.captures_iter(text) {
             let whole = cap.get(0).expect("match");
             // `user.github.com/x` or `foo-github.com/...` are other hosts.
-            if let Some(prev) = text[..whole.start()].chars().last() {
-                if prev.is_ascii_alphanumeric() || prev == '.' || prev == '-' || prev == '@' {
-                    continue;
-                }
+            if let Some(prev) = text[..whole.start()].chars().last()
+                && (prev.is_ascii_alphanumeric() || prev == '.' || prev == '-' || prev == '@')
+            {
+                continue;
             }
             let host = cap[1].to_ascii_lowercase();
             let owner = &cap[2];
@@ -76,13 +90,28 @@ mod tests {
                 "The code has been released at https://github.com/OUC-VAS/TSOM.",
                 &["https://github.com/OUC-VAS/TSOM"],
             ),
-            ("see github.com/foo/bar.git for code", &["https://github.com/foo/bar"]),
+            (
+                "see github.com/foo/bar.git for code",
+                &["https://github.com/foo/bar"],
+            ),
             ("(https://gitlab.com/a/b)", &["https://gitlab.com/a/b"]),
             ("\\url{https://github.com/x/y}", &["https://github.com/x/y"]),
-            ("http://www.github.com/x/y/tree/main/src", &["https://github.com/x/y"]),
-            ("https://GitHub.com/Foo/Bar and https://github.com/foo/bar", &["https://github.com/Foo/Bar"]),
-            ("two: https://github.com/a/b, https://github.com/c/d.", &["https://github.com/a/b", "https://github.com/c/d"]),
-            ("https://github.com/owner/my.repo.name", &["https://github.com/owner/my.repo.name"]),
+            (
+                "http://www.github.com/x/y/tree/main/src",
+                &["https://github.com/x/y"],
+            ),
+            (
+                "https://GitHub.com/Foo/Bar and https://github.com/foo/bar",
+                &["https://github.com/Foo/Bar"],
+            ),
+            (
+                "two: https://github.com/a/b, https://github.com/c/d.",
+                &["https://github.com/a/b", "https://github.com/c/d"],
+            ),
+            (
+                "https://github.com/owner/my.repo.name",
+                &["https://github.com/owner/my.repo.name"],
+            ),
             ("pages https://jcorsetti.github.io/oryon are not repos", &[]),
             ("https://github.com/features/copilot", &[]),
             ("mail me at someone@github.com/x", &[]),
@@ -95,7 +124,10 @@ mod tests {
 
     #[test]
     fn dedup_across_fields() {
-        let links = extract_code_links(["Code: https://github.com/a/b", "Comment: github.com/A/B.git"]);
+        let links = extract_code_links([
+            "Code: https://github.com/a/b",
+            "Comment: github.com/A/B.git",
+        ]);
         assert_eq!(links, vec!["https://github.com/a/b"]);
     }
 }

@@ -141,7 +141,8 @@ fn strip_wrappers(s: &str) -> &str {
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 fn split_version(s: &str) -> Option<(&str, Option<u32>)> {
@@ -316,18 +317,38 @@ mod tests {
             ("oai:arXiv.org:hep-th/9901001", "hep-th/9901001", None),
             ("https://arxiv.org/abs/2501.12345", "2501.12345", None),
             ("https://arxiv.org/abs/2501.12345v2", "2501.12345", Some(2)),
-            ("http://arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001", Some(1)),
+            (
+                "http://arxiv.org/abs/hep-th/9901001v1",
+                "hep-th/9901001",
+                Some(1),
+            ),
             ("https://arxiv.org/pdf/2501.12345", "2501.12345", None),
-            ("https://arxiv.org/pdf/2501.12345v4.pdf", "2501.12345", Some(4)),
+            (
+                "https://arxiv.org/pdf/2501.12345v4.pdf",
+                "2501.12345",
+                Some(4),
+            ),
             ("https://arxiv.org/pdf/2501.12345.pdf", "2501.12345", None),
-            ("https://export.arxiv.org/abs/2501.12345?context=cs", "2501.12345", None),
+            (
+                "https://export.arxiv.org/abs/2501.12345?context=cs",
+                "2501.12345",
+                None,
+            ),
             ("https://www.arxiv.org/abs/2501.12345/", "2501.12345", None),
-            ("https://arxiv.org/html/2501.12345v1#S2", "2501.12345", Some(1)),
-            ("https://huggingface.co/papers/2501.12345", "2501.12345", None),
+            (
+                "https://arxiv.org/html/2501.12345v1#S2",
+                "2501.12345",
+                Some(1),
+            ),
+            (
+                "https://huggingface.co/papers/2501.12345",
+                "2501.12345",
+                None,
+            ),
         ];
         for (input, id, version) in cases {
-            let parsed = VersionedId::parse(input)
-                .unwrap_or_else(|e| panic!("{input:?} should parse: {e}"));
+            let parsed =
+                VersionedId::parse(input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"));
             assert_eq!(parsed.id.as_str(), *id, "id of {input:?}");
             assert_eq!(parsed.version, *version, "version of {input:?}");
         }
@@ -338,19 +359,19 @@ mod tests {
         let cases = [
             "",
             "   ",
-            "2501.1234",     // 2015+ needs five digits
-            "1401.12345",    // before 2015 four digits
-            "0703.0001",     // new scheme started in 2007-04
-            "2513.12345",    // month 13
-            "2500.12345",    // month 0
-            "0000.0000",     // arXiv accepts the shape, but there is no month 0
-            "2501.12345v0",  // versions start at 1
-            "2501.12345v",   // dangling v
-            "2501.123a5",    // non-digit
-            "hep-th/990100", // six digits
+            "2501.1234",      // 2015+ needs five digits
+            "1401.12345",     // before 2015 four digits
+            "0703.0001",      // new scheme started in 2007-04
+            "2513.12345",     // month 13
+            "2500.12345",     // month 0
+            "0000.0000",      // arXiv accepts the shape, but there is no month 0
+            "2501.12345v0",   // versions start at 1
+            "2501.12345v",    // dangling v
+            "2501.123a5",     // non-digit
+            "hep-th/990100",  // six digits
             "hep-th/0801001", // old scheme ended 2007-03
             "hep-th/9013001", // month 13
-            "x/9901001",     // archive too short
+            "x/9901001",      // archive too short
             "not an id",
             "abc",
             "https://example.com/abs/2501.12345",
@@ -373,9 +394,18 @@ mod tests {
 
     #[test]
     fn year_month() {
-        assert_eq!(ArxivId::parse("2501.12345").unwrap().year_month(), (2025, 1));
-        assert_eq!(ArxivId::parse("hep-th/9901001").unwrap().year_month(), (1999, 1));
-        assert_eq!(ArxivId::parse("math/0309136").unwrap().year_month(), (2003, 9));
+        assert_eq!(
+            ArxivId::parse("2501.12345").unwrap().year_month(),
+            (2025, 1)
+        );
+        assert_eq!(
+            ArxivId::parse("hep-th/9901001").unwrap().year_month(),
+            (1999, 1)
+        );
+        assert_eq!(
+            ArxivId::parse("math/0309136").unwrap().year_month(),
+            (2003, 9)
+        );
     }
 
     #[test]

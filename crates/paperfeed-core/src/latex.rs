@@ -191,10 +191,10 @@ fn dotless_base(s: &str) -> String {
         "\\i" => "i".to_string(),
         "\\j" => "j".to_string(),
         other => {
-            if let Some(name) = other.strip_prefix('\\') {
-                if let Some(letter) = special_letter(name) {
-                    return letter.to_string();
-                }
+            if let Some(name) = other.strip_prefix('\\')
+                && let Some(letter) = special_letter(name)
+            {
+                return letter.to_string();
             }
             other.to_string()
         }

@@ -26,7 +26,10 @@ impl Category {
             None => (s, None),
         };
         let archive_ok = archive.len() >= 2
-            && archive.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && archive
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase())
             && archive.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
         let subject_ok = subject.is_none_or(|sub| {
             !sub.is_empty()
@@ -336,14 +339,27 @@ mod tests {
 
     #[test]
     fn categories() {
-        for ok in ["cs.CL", "hep-th", "physics.atom-ph", "cond-mat.mes-hall", "q-bio.NC", "math-ph", "stat.ML"] {
+        for ok in [
+            "cs.CL",
+            "hep-th",
+            "physics.atom-ph",
+            "cond-mat.mes-hall",
+            "q-bio.NC",
+            "math-ph",
+            "stat.ML",
+        ] {
             assert_eq!(Category::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", "c", "CS.CL", "cs.", "cs.C L", "cs..CL", "1cs.CL", "cs.CL;"] {
+        for bad in [
+            "", "c", "CS.CL", "cs.", "cs.C L", "cs..CL", "1cs.CL", "cs.CL;",
+        ] {
             assert!(Category::parse(bad).is_err(), "{bad:?}");
         }
         let cats = parse_categories(["hep-ph math.CO", "hep-ph"]).unwrap();
-        assert_eq!(cats.iter().map(Category::as_str).collect::<Vec<_>>(), ["hep-ph", "math.CO"]);
+        assert_eq!(
+            cats.iter().map(Category::as_str).collect::<Vec<_>>(),
+            ["hep-ph", "math.CO"]
+        );
         assert_eq!(Category::parse("cs.CL").unwrap().archive(), "cs");
     }
 
@@ -360,8 +376,16 @@ mod tests {
         let mut p = paper("2501.12345", 0, "  A\n  title ");
         p.abstract_text = "Code at\nhttps://github.com/a/b.".into();
         p.versions = vec![
-            Version { version: 2, date: date(2025, 2, 1), size: None },
-            Version { version: 1, date: date(2025, 1, 20), size: Some("10kb".into()) },
+            Version {
+                version: 2,
+                date: date(2025, 2, 1),
+                size: None,
+            },
+            Version {
+                version: 1,
+                date: date(2025, 1, 20),
+                size: Some("10kb".into()),
+            },
         ];
         p.dois = vec!["10.1/x 10.2/y".into()];
         let p = p.finish().unwrap();
@@ -378,18 +402,33 @@ mod tests {
 
     #[test]
     fn finish_rejects_missing_title() {
-        assert_eq!(paper("2501.12345", 1, "  ").finish(), Err(ValidationError::MissingTitle));
+        assert_eq!(
+            paper("2501.12345", 1, "  ").finish(),
+            Err(ValidationError::MissingTitle)
+        );
     }
 
     #[test]
     fn newer_version_wins_never_the_reverse() {
         let mut v1 = paper("2501.12345", 1, "Old title");
         v1.listing_date = NaiveDate::from_ymd_opt(2025, 1, 21);
-        v1.versions = vec![Version { version: 1, date: date(2025, 1, 20), size: None }];
+        v1.versions = vec![Version {
+            version: 1,
+            date: date(2025, 1, 20),
+            size: None,
+        }];
         let mut v2 = paper("2501.12345", 2, "New title");
         v2.versions = vec![
-            Version { version: 1, date: date(2025, 1, 20), size: None },
-            Version { version: 2, date: date(2025, 3, 1), size: None },
+            Version {
+                version: 1,
+                date: date(2025, 1, 20),
+                size: None,
+            },
+            Version {
+                version: 2,
+                date: date(2025, 3, 1),
+                size: None,
+            },
         ];
         let forward = v1.clone().merge(v2.clone());
         assert_eq!(forward.title, "New title");

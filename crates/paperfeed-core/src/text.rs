@@ -63,7 +63,9 @@ mod tests {
     #[test]
     fn hard_wrapped_title() {
         assert_eq!(
-            collapse_whitespace("Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies"),
+            collapse_whitespace(
+                "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies"
+            ),
             "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
         );
     }

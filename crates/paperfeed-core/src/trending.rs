@@ -25,7 +25,11 @@ impl Default for TrendingParams {
 /// The trending score of a paper with `upvotes` votes that entered the feed `age_hours` ago
 /// (negative ages, from clock skew, count as zero).
 pub fn trending_score(upvotes: u32, age_hours: f64, params: TrendingParams) -> f64 {
-    let age = if age_hours.is_finite() { age_hours.max(0.0) } else { f64::MAX };
+    let age = if age_hours.is_finite() {
+        age_hours.max(0.0)
+    } else {
+        f64::MAX
+    };
     (f64::from(upvotes) + 1.0) / (age + params.offset_hours).powf(params.gravity)
 }
 

@@ -19,7 +19,8 @@ impl UserName {
         let t = s.trim();
         let ok = (1..=39).contains(&t.len())
             && !t.starts_with('-')
-            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(UserName(t.to_ascii_lowercase().into()))
         } else {
@@ -104,7 +105,10 @@ mod tests {
     #[test]
     fn user_names() {
         assert_eq!(UserName::parse("AK").unwrap().as_str(), "ak");
-        assert_eq!(UserName::parse("jane_doe-2").unwrap().as_str(), "jane_doe-2");
+        assert_eq!(
+            UserName::parse("jane_doe-2").unwrap().as_str(),
+            "jane_doe-2"
+        );
         for bad in ["", "-x", "a b", "é", &"x".repeat(40)] {
             assert!(UserName::parse(bad).is_err(), "{bad:?}");
         }
