@@ -42,7 +42,7 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let mut out: Vec<String> = Vec::new();
-    for text in texts {
+    for text in texts.into_iter().filter(|t| mentions_repo_host(t)) {
         for cap in REPO_URL.captures_iter(text) {
             let whole = cap.get(0).expect("match");
             // `user.github.com/x` or `foo-github.com/...` are other hosts.
@@ -71,6 +71,20 @@ where
         }
     }
     out
+}
+
+/// True when `text` contains `github.com` or `gitlab.com` in any case. The regex has no literal
+/// prefix to skip ahead to (optional scheme, case-insensitive), so it scans every byte of every
+/// abstract; this check finds the rare texts worth scanning at memchr speed.
+fn mentions_repo_host(text: &str) -> bool {
+    let b = text.as_bytes();
+    text.match_indices('.').any(|(i, _)| {
+        i >= 6
+            && (b[i - 6..i].eq_ignore_ascii_case(b"github")
+                || b[i - 6..i].eq_ignore_ascii_case(b"gitlab"))
+            && b.get(i + 1..i + 4)
+                .is_some_and(|com| com.eq_ignore_ascii_case(b"com"))
+    })
 }
 
 /// Normalises one URL the way [`extract_code_links`] would, or `None` if it is not a

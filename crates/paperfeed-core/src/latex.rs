@@ -65,6 +65,12 @@ fn special_letter(name: &str) -> Option<&'static str> {
 /// `~` into a space and `\&` into `&`, and returns NFC text. Unknown macros and math stay.
 pub fn decode_latex(input: &str) -> String {
     if !input.contains(['\\', '{', '~']) {
+        // Nearly every name is NFC already; the quick check costs far less than recomposing.
+        if unicode_normalization::is_nfc_quick(input.chars())
+            == unicode_normalization::IsNormalized::Yes
+        {
+            return input.to_string();
+        }
         return input.nfc().collect();
     }
     let chars: Vec<char> = input.chars().collect();

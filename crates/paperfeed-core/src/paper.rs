@@ -274,7 +274,11 @@ impl Paper {
         if base.abstract_text.is_empty() {
             base.abstract_text = other.abstract_text;
         }
-        if base.authors.is_empty() {
+        // Some sources list only the first author (Hugging Face featured lists); at equal
+        // versions a shorter list is a thinner view of the same submission, not a change.
+        if base.authors.is_empty()
+            || (base.version == other.version && other.authors.len() > base.authors.len())
+        {
             base.authors = other.authors;
         }
         if base.categories.is_empty() {
@@ -459,6 +463,19 @@ mod tests {
         assert_eq!(merged.title, "Kaggle title");
         assert_eq!(merged.listing_date, NaiveDate::from_ymd_opt(2025, 1, 21));
         assert_eq!(merged.comment.as_deref(), Some("5 pages"));
+    }
+
+    #[test]
+    fn thin_featured_record_keeps_full_author_list() {
+        let mut full = paper("2501.12345", 0, "T");
+        full.authors = vec![Author::new("A One"), Author::new("B Two"), Author::new("C Three")];
+        full.abstract_text = "Full abstract.".into();
+        let mut thin = paper("2501.12345", 0, "T");
+        thin.authors = vec![Author::new("A One")];
+        let merged = full.clone().merge(thin.clone());
+        assert_eq!(merged.authors.len(), 3);
+        assert_eq!(merged.abstract_text, "Full abstract.");
+        assert_eq!(thin.merge(full).authors.len(), 3);
     }
 
     #[test]
