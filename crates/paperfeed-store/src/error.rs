@@ -27,4 +27,19 @@ pub enum StoreError {
         /// What failed.
         message: String,
     },
+    /// An operation named a paper that is not stored (or is deleted), e.g. a vote or a feed
+    /// submission for a paper that was never imported.
+    #[error("unknown paper {0}")]
+    UnknownPaper(String),
+    /// Vectors were given for an embedding model that was never registered.
+    #[error("unknown embedding model {0:?}: register it first")]
+    UnknownModel(String),
+    /// A vector is empty, has non-finite values, or its length differs from the model's.
+    #[error("invalid embedding for {id}: {message}")]
+    InvalidEmbedding {
+        /// The paper.
+        id: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }

@@ -209,15 +209,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Up to `limit` papers without a current embedding for `model` (never embedded, or
     /// whose title or abstract changed since), in id order.
-    async fn papers_needing_embedding(&self, model: &ModelKey, limit: u32)
-    -> Result<Vec<Paper>>;
+    async fn papers_needing_embedding(&self, model: &ModelKey, limit: u32) -> Result<Vec<Paper>>;
 
     /// How many papers still need an embedding for `model`.
     async fn count_needing_embedding(&self, model: &ModelKey) -> Result<u64>;
 
     /// Saves vectors (each for the paper's current text) in one transaction.
-    async fn put_embeddings(&self, model: &ModelKey, vectors: Vec<(ArxivId, Vec<f32>)>)
-    -> Result<()>;
+    async fn put_embeddings(
+        &self,
+        model: &ModelKey,
+        vectors: Vec<(ArxivId, Vec<f32>)>,
+    ) -> Result<()>;
 
     /// Up to `limit` stored vectors for `model` with an id greater than `after`, in id order.
     async fn embeddings_after(
