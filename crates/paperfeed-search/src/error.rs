@@ -30,6 +30,14 @@ pub enum SearchError {
         /// The identity offered.
         actual: String,
     },
+    /// An evaluation collection is malformed (a bad line, a missing field).
+    #[error("bad dataset {path}: {message}")]
+    Dataset {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line number.
+        message: String,
+    },
     /// File I/O.
     #[error("I/O error on {path}: {source}")]
     Io {
