@@ -45,7 +45,8 @@ pub struct FieldWeights {
     pub text: f32,
     /// Title, on top of its share of `text`.
     pub title: f32,
-    /// Abstract, on top of its share of `text`.
+    /// Abstract, on top of its share of `text` (both are the `abs` field, so this adds to
+    /// `text`).
     pub abstract_text: f32,
     /// Author names.
     pub authors: f32,
@@ -126,11 +127,11 @@ impl std::fmt::Debug for QueryBuilder {
 
 impl QueryBuilder {
     pub(crate) fn new(index: &Index, fields: Fields, weights: Weights) -> Self {
-        // The parser phrases over `ti` and `abs` (positions), so `text`'s weight goes to both.
+        // `abs` holds title and abstract, so the abstract's own weight goes to it.
         let typed = weights.query;
         let weighted = [
-            (fields.title, typed.title + typed.text),
-            (fields.abstract_text, typed.abstract_text + typed.text),
+            (fields.text, typed.text + typed.abstract_text),
+            (fields.title, typed.title),
             (fields.authors, typed.authors),
         ];
         let defaults: Vec<Field> = weighted
@@ -198,9 +199,8 @@ impl QueryBuilder {
         for (term, count) in &english {
             let qtf = *count as f32;
             for (field, weight) in [
-                (self.fields.text, weights.text),
+                (self.fields.text, weights.text + weights.abstract_text),
                 (self.fields.title, weights.title),
-                (self.fields.abstract_text, weights.abstract_text),
             ] {
                 if weight > 0.0 {
                     clauses.push(term_clause(field, term, weight * qtf));

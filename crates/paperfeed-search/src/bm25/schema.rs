@@ -12,16 +12,18 @@ use tantivy::tokenizer::{
 
 /// Bump whenever the schema, an analyzer, or what a field holds changes: an index written
 /// with another version is wiped and must be fed again.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Field name of the canonical arXiv id (raw, stored, fast). `id:2501.12345` works.
 pub const ID: &str = "id";
 /// Title field name, as typed in queries (`ti:transformer`).
 pub const TITLE: &str = "ti";
-/// Abstract field name (`abs:"graph neural network"`).
+/// Title and abstract as one text, the main field of every query (`abs:"graph neural
+/// network"`). Typed `abs:` therefore also matches title words: indexing the abstract a
+/// second time on its own doubled indexing time for that distinction.
 pub const ABSTRACT: &str = "abs";
-/// Title and abstract as one text: the main field of plain-text queries (not typed by users).
-pub const TEXT: &str = "text";
+/// The abstract as written, stored only (snippets, [`super::StoredPaper`]).
+pub const ABSTRACT_STORED: &str = "abstract";
 /// Authors field name (`au:lecun`).
 pub const AUTHORS: &str = "au";
 /// Categories field name (`cat:cs.CL`, and archive-level `cat:cs`).
@@ -58,7 +60,9 @@ const ENGLISH_STOP_WORDS: &[&str] = &[
 pub(crate) struct Fields {
     pub id: Field,
     pub title: Field,
+    /// The abstract as written (stored, not indexed).
     pub abstract_text: Field,
+    /// Title and abstract, indexed with positions (the `abs` field).
     pub text: Field,
     pub authors: Field,
     pub categories: Field,
@@ -94,23 +98,14 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
             .set_indexing_options(positions(EN_ANALYZER))
             .set_stored(),
     );
-    let abstract_text = b.add_text_field(
-        ABSTRACT,
-        TextOptions::default()
-            .set_indexing_options(positions(EN_ANALYZER))
-            .set_stored(),
-    );
     // One BM25 field over title and abstract, as bm25s indexes them: documents without an
-    // abstract (or with a short one) keep their title's words weighty. Only plain-text
-    // queries use it (the query parser phrases over `ti` and `abs`), so no positions.
+    // abstract (or with a short one) keep their title's words weighty. Positions make
+    // phrases work; the title is indexed again on its own (`ti`) because it is short.
     let text = b.add_text_field(
-        TEXT,
-        TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(EN_ANALYZER)
-                .set_index_option(IndexRecordOption::WithFreqs),
-        ),
+        ABSTRACT,
+        TextOptions::default().set_indexing_options(positions(EN_ANALYZER)),
     );
+    let abstract_text = b.add_text_field(ABSTRACT_STORED, STORED);
     let authors = b.add_text_field(
         AUTHORS,
         TextOptions::default()
