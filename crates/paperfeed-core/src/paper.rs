@@ -468,7 +468,11 @@ mod tests {
     #[test]
     fn thin_featured_record_keeps_full_author_list() {
         let mut full = paper("2501.12345", 0, "T");
-        full.authors = vec![Author::new("A One"), Author::new("B Two"), Author::new("C Three")];
+        full.authors = vec![
+            Author::new("A One"),
+            Author::new("B Two"),
+            Author::new("C Three"),
+        ];
         full.abstract_text = "Full abstract.".into();
         let mut thin = paper("2501.12345", 0, "T");
         thin.authors = vec![Author::new("A One")];

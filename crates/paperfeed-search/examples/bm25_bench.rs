@@ -159,9 +159,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// Papers per upsert call.
 const BATCH: usize = 5_000;
 
-fn open_lines(
-    path: &str,
-) -> Result<std::io::Lines<BufReader<Box<dyn Read>>>, Box<dyn std::error::Error>> {
+/// Lines of a plain or zstd-compressed file.
+type Lines = std::io::Lines<BufReader<Box<dyn Read>>>;
+
+fn open_lines(path: &str) -> Result<Lines, Box<dyn std::error::Error>> {
     let file = File::open(path)?;
     let reader: Box<dyn Read> = if path.ends_with(".zst") {
         Box::new(zstd::Decoder::new(file)?)

@@ -31,6 +31,12 @@ pub enum StoreError {
     /// submission for a paper that was never imported.
     #[error("unknown paper {0}")]
     UnknownPaper(String),
+    /// An account name is already in use (names compare case-insensitively).
+    #[error("the name {0} is taken")]
+    NameTaken(String),
+    /// A session was asked for a user that has no account.
+    #[error("unknown user {0}")]
+    UnknownUser(String),
     /// Vectors were given for an embedding model that was never registered.
     #[error("unknown embedding model {0:?}: register it first")]
     UnknownModel(String),

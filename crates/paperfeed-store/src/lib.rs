@@ -15,10 +15,12 @@
 //!   ([`Store::save_harvest_page`]), so a harvest killed at any point resumes exactly.
 //! - Embeddings are kept per model identity ([`ModelKey`]); vectors of different models are
 //!   never mixed, and a paper whose text changed is re-embedded.
+//! - Accounts keep only a password hash the caller computed, and sessions only the hash of
+//!   their token ([`Session`]): the store never sees a secret it could leak.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use paperfeed_core::{ArxivId, Paper, Submission, UserName};
+use paperfeed_core::{ArxivId, Paper, Submission, User, UserName};
 use serde::{Deserialize, Serialize};
 
 mod error;
@@ -158,6 +160,19 @@ pub enum FeedSort {
     PublishedAt,
 }
 
+/// A login session. The browser holds a random token; the store keeps its hash only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Lowercase hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Whose session it is.
+    pub user: UserName,
+    /// When it was made.
+    pub created: DateTime<Utc>,
+    /// When it stops being valid.
+    pub expires: DateTime<Utc>,
+}
+
 /// The persistence interface. Every method is one transaction; batches are the caller's
 /// way to amortise them.
 #[async_trait]
@@ -241,6 +256,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The submission of one paper, if it is in a feed.
     async fn submission(&self, id: &ArxivId) -> Result<Option<Submission>>;
 
+    /// The submissions of several papers, in the order asked (`None` for papers in no feed).
+    async fn submissions(&self, ids: &[ArxivId]) -> Result<Vec<Option<Submission>>>;
+
     /// Feed entries matching `query`.
     async fn feed(&self, query: &FeedQuery) -> Result<Vec<FeedItem>>;
 
@@ -259,4 +277,42 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Upvotes (local plus external) of each paper asked, in order.
     async fn upvotes(&self, ids: &[ArxivId]) -> Result<Vec<u32>>;
+
+    /// Whether `user` has upvoted each paper asked, in order.
+    async fn voted(&self, user: &UserName, ids: &[ArxivId]) -> Result<Vec<bool>>;
+
+    /// The latest day whose feed holds a paper.
+    async fn latest_feed_day(&self) -> Result<Option<NaiveDate>>;
+
+    /// The nearest days before and after `day` whose feeds hold a paper (for previous/next
+    /// links that skip empty days).
+    async fn adjacent_feed_days(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)>;
+
+    /// The latest arXiv listing day of any stored paper.
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>>;
+
+    // --- accounts -----------------------------------------------------------------------
+
+    /// Creates an account with an already computed password hash (a PHC string). A name in
+    /// use gives [`StoreError::NameTaken`].
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()>;
+
+    /// An account and its password hash.
+    async fn user_credentials(&self, name: &UserName) -> Result<Option<(User, String)>>;
+
+    /// The accounts of these names that exist, in no particular order.
+    async fn users(&self, names: &[UserName]) -> Result<Vec<User>>;
+
+    /// Records a session (and forgets expired ones). An unknown user gives
+    /// [`StoreError::UnknownUser`].
+    async fn create_session(&self, session: &Session) -> Result<()>;
+
+    /// The user of the unexpired session with this token hash.
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+
+    /// Ends a session (logging out); unknown hashes are ignored.
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
 }

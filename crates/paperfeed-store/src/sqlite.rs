@@ -7,6 +7,7 @@
 //! with `BEGIN IMMEDIATE`, so they take the file's write lock up front and wait out a
 //! writer in another process (the CLI next to a running server) within the busy timeout.
 
+mod accounts;
 mod codec;
 mod embeddings;
 mod feed;
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
-use paperfeed_core::{ArxivId, Paper, Submission, UserName};
+use chrono::{DateTime, NaiveDate, Utc};
+use paperfeed_core::{ArxivId, Paper, Submission, User, UserName};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -28,7 +29,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use self::codec::{fmt_date, fmt_ts, parse_date, parse_ts, to_u64};
 use self::papers::SeqAlloc;
 use crate::{
-    Change, FeedItem, FeedQuery, HarvestCheckpoint, ModelKey, Result, Store, StoreError,
+    Change, FeedItem, FeedQuery, HarvestCheckpoint, ModelKey, Result, Session, Store, StoreError,
     StoreStats, UpsertStats,
 };
 
@@ -371,6 +372,11 @@ impl Store for SqliteStore {
         feed::submission(&mut conn, id).await
     }
 
+    async fn submissions(&self, ids: &[ArxivId]) -> Result<Vec<Option<Submission>>> {
+        let mut conn = self.read_conn().await?;
+        feed::submissions(&mut conn, ids).await
+    }
+
     async fn feed(&self, query: &FeedQuery) -> Result<Vec<FeedItem>> {
         let mut conn = self.read_conn().await?;
         feed::feed(&mut conn, query).await
@@ -399,5 +405,64 @@ impl Store for SqliteStore {
     async fn upvotes(&self, ids: &[ArxivId]) -> Result<Vec<u32>> {
         let mut conn = self.read_conn().await?;
         feed::upvotes(&mut conn, ids).await
+    }
+
+    async fn voted(&self, user: &UserName, ids: &[ArxivId]) -> Result<Vec<bool>> {
+        let mut conn = self.read_conn().await?;
+        accounts::voted(&mut conn, user, ids).await
+    }
+
+    async fn latest_feed_day(&self) -> Result<Option<NaiveDate>> {
+        let mut conn = self.read_conn().await?;
+        feed::latest_feed_day(&mut conn).await
+    }
+
+    async fn adjacent_feed_days(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+        let mut conn = self.read_conn().await?;
+        feed::adjacent_feed_days(&mut conn, day).await
+    }
+
+    async fn latest_listing_date(&self) -> Result<Option<NaiveDate>> {
+        let mut conn = self.read_conn().await?;
+        feed::latest_listing_date(&mut conn).await
+    }
+
+    async fn create_user(&self, user: &User, password_hash: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        accounts::create_user(&mut tx, user, password_hash).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_credentials(&self, name: &UserName) -> Result<Option<(User, String)>> {
+        let mut conn = self.read_conn().await?;
+        accounts::credentials(&mut conn, name).await
+    }
+
+    async fn users(&self, names: &[UserName]) -> Result<Vec<User>> {
+        let mut conn = self.read_conn().await?;
+        accounts::users(&mut conn, names).await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        accounts::create_session(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let mut conn = self.read_conn().await?;
+        accounts::session_user(&mut conn, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        accounts::delete_session(&mut tx, token_hash).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -49,6 +49,113 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// Search the papers (keywords, semantic or hybrid).
+    Search(SearchArgs),
+    /// Papers most similar to one paper.
+    Similar(SimilarArgs),
+    /// Give every paper a vector of the embedding model (resumable; Ctrl-C stops cleanly).
+    Embed {
+        /// Embedding model: `bundled`, a local folder, or a Hugging Face id [config:
+        /// search.model; default: bundled].
+        #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+        model: Option<String>,
+    },
+    /// Rebuild the keyword index from the store.
+    Reindex,
+    /// Measure search quality on BEIR-layout collections (nDCG@10, Recall@100).
+    Eval(EvalArgs),
+    /// Run the web service (pages, JSON API, feeds) with its background jobs.
+    Serve(ServeArgs),
+    /// Serve the bundled sample corpus: imported and indexed into the data dir when it is
+    /// empty, with automatic admission on.
+    Demo(ServeArgs),
+}
+
+/// `paperfeed search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to search for (field syntax works: ti:, abs:, au:, cat:, "phrases").
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// bm25, semantic or hybrid.
+    #[arg(long, default_value = "hybrid")]
+    pub mode: String,
+    /// Results to print.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Results to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// relevance, date or votes.
+    #[arg(long, default_value = "relevance")]
+    pub sort: String,
+    /// Papers dated on or after this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Papers dated on or before this day.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Only these categories or archives (cs.CL, cs); repeat for any of several.
+    #[arg(long)]
+    pub category: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Embedding model [config: search.model; default: bundled].
+    #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+    pub model: Option<String>,
+}
+
+/// `paperfeed serve` and `paperfeed demo`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one [config: server.addr; default
+    /// 127.0.0.1:8080].
+    #[arg(long, env = "PAPERFEED_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Embedding model [config: search.model; default: bundled].
+    #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+    pub model: Option<String>,
+}
+
+/// `paperfeed similar`.
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The paper (any id spelling).
+    pub id: String,
+    /// Papers to print.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Embedding model [config: search.model; default: bundled].
+    #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+    pub model: Option<String>,
+}
+
+/// `paperfeed eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A BEIR folder (corpus.jsonl, queries.SPLIT.jsonl, qrels.SPLIT.tsv); repeat to tune on
+    /// several at once.
+    #[arg(long, required = true, value_name = "DIR")]
+    pub dataset: Vec<PathBuf>,
+    /// The split.
+    #[arg(long, default_value = "dev")]
+    pub split: String,
+    /// Print one JSON object per collection.
+    #[arg(long)]
+    pub json: bool,
+    /// Embedding model [config: search.model; default: bundled].
+    #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+    pub model: Option<String>,
+    /// Measure the best fusion method and weight for the model and record it in the data dir.
+    #[arg(long)]
+    pub tune: bool,
+    /// Vector layout in memory: f32 or int8 [default: int8].
+    #[arg(long)]
+    pub layout: Option<String>,
 }
 
 /// `paperfeed ingest ...`.
@@ -177,6 +284,24 @@ pub enum BenchCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Import, index and embed a corpus into a fresh data dir; print index time, query
+    /// latencies (BM25, semantic, hybrid), embedding throughput and peak RSS.
+    Search {
+        /// The corpus (JSON lines, .zst/.gz ok).
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Embedding model [config: search.model; default: bundled].
+        #[arg(long, env = "PAPERFEED_MODEL", value_name = "PATH_OR_ID")]
+        model: Option<String>,
+        /// Timed queries per measurement (paper titles picked with a fixed seed).
+        #[arg(long, default_value_t = 200)]
+        queries: usize,
+        /// Embed at most this many papers (for slow models).
+        #[arg(long)]
+        embed_limit: Option<u64>,
     },
 }
 

@@ -100,8 +100,7 @@ impl FileConfig {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text)
-            .with_context(|| format!("invalid config file {}", path.display()))
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod config;
 mod import;
+mod jobs;
 mod progress;
 mod settings;
 

@@ -114,7 +114,11 @@ impl Progress {
         let done = match (&self.bytes, self.total_bytes, self.total_items) {
             (Some(b), Some(total), _) if total > 0 => {
                 let b = b.load(Ordering::Relaxed);
-                format!(" ({:.0}% of {} MB)", 100.0 * b as f64 / total as f64, total >> 20)
+                format!(
+                    " ({:.0}% of {} MB)",
+                    100.0 * b as f64 / total as f64,
+                    total >> 20
+                )
             }
             (_, _, Some(total)) if total > 0 => {
                 format!(" of {total} ({:.0}%)", 100.0 * n as f64 / total as f64)
@@ -122,14 +126,6 @@ impl Progress {
             _ => String::new(),
         };
         eprintln!("{}: {n} records{done}, {rate:.0}/s", self.label);
-    }
-
-    /// Prints a warning without breaking the bar.
-    pub fn warn(&self, message: &str) {
-        match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("warning: {message}")),
-            None => eprintln!("warning: {message}"),
-        }
     }
 
     /// Removes the bar.

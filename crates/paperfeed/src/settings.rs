@@ -33,11 +33,7 @@ pub struct Settings {
 
 impl Settings {
     /// Merges the flags (and the environment clap read for them) with the config file.
-    pub fn resolve(
-        data_dir: Option<PathBuf>,
-        config: Option<&Path>,
-        quiet: bool,
-    ) -> Result<Self> {
+    pub fn resolve(data_dir: Option<PathBuf>, config: Option<&Path>, quiet: bool) -> Result<Self> {
         let file = FileConfig::load(config)?;
         let data_dir = data_dir
             .or_else(|| file.data_dir.clone())
@@ -67,9 +63,8 @@ impl Settings {
 
     /// Opens (creating if needed) the data dir and the store.
     pub async fn open_store(&self) -> Result<Arc<dyn Store>> {
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("cannot create data dir {}", self.data_dir.display())
-        })?;
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create data dir {}", self.data_dir.display()))?;
         let store = SqliteStore::open(&self.db_path()).await?;
         Ok(Arc::new(store))
     }

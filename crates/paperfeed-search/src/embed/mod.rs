@@ -49,4 +49,5 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
 }
 
 pub mod bert;
+pub mod load;
 pub mod static_model;

@@ -104,6 +104,28 @@ pub(crate) async fn submission(
         .transpose()
 }
 
+pub(crate) async fn submissions(
+    conn: &mut SqliteConnection,
+    ids: &[ArxivId],
+) -> Result<Vec<Option<Submission>>> {
+    let mut found: HashMap<ArxivId, Submission> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let sql = format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.paper_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let sub = submission_from_row(&row, 0)?;
+            found.insert(sub.paper.clone(), sub);
+        }
+    }
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+}
+
 pub(crate) async fn feed(conn: &mut SqliteConnection, query: &FeedQuery) -> Result<Vec<FeedItem>> {
     // Ties are broken down to the id so that offset paging never skips or repeats an entry.
     let order = match query.sort {
@@ -227,4 +249,54 @@ pub(crate) async fn upvotes(conn: &mut SqliteConnection, ids: &[ArxivId]) -> Res
         .iter()
         .map(|id| counts.get(id.as_str()).copied().unwrap_or(0))
         .collect())
+}
+
+/// The latest day whose feed holds a live paper.
+pub(crate) async fn latest_feed_day(conn: &mut SqliteConnection) -> Result<Option<NaiveDate>> {
+    let day: Option<String> = sqlx::query_scalar(
+        "SELECT s.day FROM submissions s JOIN papers p ON p.id = s.paper_id \
+         WHERE p.deleted = 0 ORDER BY s.day DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    day.map(|d| parse_date("latest feed day", &d)).transpose()
+}
+
+/// The nearest days before and after `day` whose feeds hold a live paper.
+pub(crate) async fn adjacent_feed_days(
+    conn: &mut SqliteConnection,
+    day: NaiveDate,
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+    let d = fmt_date(&day);
+    // Both walk `submissions_day` from `day` outwards and stop at the first live paper.
+    let before: Option<String> = sqlx::query_scalar(
+        "SELECT s.day FROM submissions s JOIN papers p ON p.id = s.paper_id \
+         WHERE s.day < ? AND p.deleted = 0 ORDER BY s.day DESC LIMIT 1",
+    )
+    .bind(&d)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let after: Option<String> = sqlx::query_scalar(
+        "SELECT s.day FROM submissions s JOIN papers p ON p.id = s.paper_id \
+         WHERE s.day > ? AND p.deleted = 0 ORDER BY s.day ASC LIMIT 1",
+    )
+    .bind(&d)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok((
+        before.map(|s| parse_date("feed day", &s)).transpose()?,
+        after.map(|s| parse_date("feed day", &s)).transpose()?,
+    ))
+}
+
+/// The latest arXiv listing day of any live paper.
+pub(crate) async fn latest_listing_date(conn: &mut SqliteConnection) -> Result<Option<NaiveDate>> {
+    let day: Option<String> = sqlx::query_scalar(
+        "SELECT listing_date FROM papers WHERE listing_date IS NOT NULL AND deleted = 0 \
+         ORDER BY listing_date DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    day.map(|d| parse_date("latest listing date", &d))
+        .transpose()
 }

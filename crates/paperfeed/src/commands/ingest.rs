@@ -14,7 +14,7 @@ use crate::import::{ImportReport, Item, import};
 use crate::progress::Progress;
 use crate::settings::Settings;
 
-mod remote;
+pub mod remote;
 
 /// File formats `ingest` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +94,13 @@ pub fn print_report(report: &ImportReport, quiet: bool) {
     if !quiet {
         eprintln!(
             "imported {} records: {} new, {} updated, {} unchanged, {} deleted, {} added to feeds, {} bad",
-            report.records, s.inserted, s.updated, s.unchanged, s.deleted, report.submissions, report.bad
+            report.records,
+            s.inserted,
+            s.updated,
+            s.unchanged,
+            s.deleted,
+            report.submissions,
+            report.bad
         );
     }
     if report.bad > 0 {

@@ -1,8 +1,13 @@
 //! One module per command family; [`run`] dispatches.
 
 mod bench;
+mod demo;
+mod embed;
+mod eval;
 mod export;
-mod ingest;
+pub mod ingest;
+pub mod search;
+mod serve;
 mod stats;
 
 use std::process::ExitCode;
@@ -20,6 +25,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats { json } => stats::run(&settings, json).await,
         Command::Export { format } => export::run(&settings, format).await,
         Command::Bench { what } => bench::run(&settings, what).await,
+        Command::Search(args) => search::search(&settings, args).await,
+        Command::Similar(args) => search::similar(&settings, args).await,
+        Command::Embed { model } => embed::run(&settings, model).await,
+        Command::Reindex => search::reindex(&settings).await,
+        Command::Eval(args) => eval::run(&settings, args).await,
+        Command::Serve(args) => serve::run(&settings, args).await,
+        Command::Demo(args) => demo::run(&settings, args).await,
     }
 }
 

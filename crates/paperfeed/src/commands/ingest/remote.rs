@@ -17,6 +17,7 @@ use paperfeed_ingest::input::Input;
 use paperfeed_ingest::oai::MetadataFormat;
 use paperfeed_ingest::{Position, rss};
 use paperfeed_store::{HarvestCheckpoint, Store, UpsertStats};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::{ArxivArgs, MetadataPrefix, OaiArgs};
 use crate::commands::ingest::print_report;
@@ -71,7 +72,9 @@ pub async fn harvest(settings: &Settings, args: OaiArgs, strict: bool) -> Result
         Some(MetadataPrefix::ArxivRaw) => MetadataFormat::ArxivRaw,
         Some(MetadataPrefix::OaiDc) => MetadataFormat::OaiDc,
         None => match &file.metadata_prefix {
-            Some(p) => p.parse().map_err(|e| anyhow::anyhow!("harvest.metadata_prefix: {e}"))?,
+            Some(p) => p
+                .parse()
+                .map_err(|e| anyhow::anyhow!("harvest.metadata_prefix: {e}"))?,
             None => MetadataFormat::ArxivRaw,
         },
     };
@@ -84,7 +87,15 @@ pub async fn harvest(settings: &Settings, args: OaiArgs, strict: bool) -> Result
     };
     let client = polite_client(settings, &endpoint, args.interval.or(file.interval_secs))?;
     let store = settings.open_store().await?;
-    let summary = run_harvest(store, client, params, strict, settings.quiet).await?;
+    let summary = run_harvest(
+        store,
+        client,
+        params,
+        strict,
+        settings.quiet,
+        CancellationToken::new(),
+    )
+    .await?;
     print_report(&summary, settings.quiet);
     Ok(ExitCode::SUCCESS)
 }
@@ -100,13 +111,15 @@ pub fn checkpoint_key(params: &HarvestParams) -> String {
 }
 
 /// Runs one harvest to completion (or to the first error), page by page. Used by the CLI and
-/// by `serve`'s scheduled harvest job.
+/// by `serve`'s scheduled harvest job, which cancels it on shutdown: it then stops after the
+/// page in hand is stored with its checkpoint (an error saying so), and resumes there later.
 pub async fn run_harvest(
     store: Arc<dyn Store>,
     client: PoliteClient,
     params: HarvestParams,
     strict: bool,
     quiet: bool,
+    cancel: CancellationToken,
 ) -> Result<ImportReport> {
     let key = checkpoint_key(&params);
     let state = match store.harvest_checkpoint(&key).await? {
@@ -167,6 +180,11 @@ pub async fn run_harvest(
                     if batch.state.resumption_token.is_some() { ", more to come" } else { "" }
                 );
             }
+            if cancel.is_cancelled() && batch.state.resumption_token.is_some() {
+                return Err(anyhow::anyhow!(
+                    "harvest stopped by shutdown after page {page_no} (it resumes from there)"
+                ));
+            }
             Ok(())
         });
         (outcome, report)
@@ -190,7 +208,11 @@ pub async fn fetch(settings: &Settings, args: ArxivArgs, _strict: bool) -> Resul
         .endpoint
         .or_else(|| settings.file.arxiv_api.endpoint.clone())
         .unwrap_or_else(|| DEFAULT_API_ENDPOINT.to_string());
-    let client = polite_client(settings, &endpoint, args.interval.or(settings.file.harvest.interval_secs))?;
+    let client = polite_client(
+        settings,
+        &endpoint,
+        args.interval.or(settings.file.harvest.interval_secs),
+    )?;
     let ids = args
         .ids
         .iter()

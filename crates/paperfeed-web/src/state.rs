@@ -1,0 +1,105 @@
+//! What every handler shares: the store, the search engine, the arXiv fetcher and the
+//! service's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use paperfeed_core::{Paper, TrendingParams, VersionedId};
+use paperfeed_ingest::arxiv_api::ArxivApi;
+use paperfeed_search::engine::SearchEngine;
+use paperfeed_store::Store;
+
+use crate::error::WebError;
+
+/// Fetches one paper's metadata from arXiv, for papers submitted before they were ingested.
+///
+/// A trait so the service holds the real arXiv API client in production and tests can point
+/// that same client at a local server (or use another source entirely).
+#[async_trait]
+pub trait PaperFetcher: Send + Sync + std::fmt::Debug + 'static {
+    /// The paper, or `None` when arXiv does not know the id.
+    async fn fetch(&self, id: &VersionedId) -> Result<Option<Paper>, WebError>;
+}
+
+/// [`PaperFetcher`] over the arXiv API client (blocking, polite: one request at a time
+/// process-wide, at least three seconds apart, so it runs on a blocking thread).
+#[derive(Debug, Clone)]
+pub struct ArxivApiFetcher {
+    api: ArxivApi,
+}
+
+impl ArxivApiFetcher {
+    /// Fetches through `api`.
+    pub fn new(api: ArxivApi) -> Self {
+        ArxivApiFetcher { api }
+    }
+}
+
+#[async_trait]
+impl PaperFetcher for ArxivApiFetcher {
+    async fn fetch(&self, id: &VersionedId) -> Result<Option<Paper>, WebError> {
+        let api = self.api.clone();
+        let ask = id.clone();
+        let papers = tokio::task::spawn_blocking(move || api.fetch_ids(&[ask]))
+            .await?
+            .map_err(|e| {
+                tracing::warn!(error = %e, "arXiv API fetch failed");
+                WebError::Upstream(format!("arXiv could not be asked about {id}: {e}"))
+            })?;
+        Ok(papers.into_iter().find(|p| p.id == id.id))
+    }
+}
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Name shown in page titles and feeds.
+    pub site_name: String,
+    /// How long a login lasts.
+    pub session_lifetime: Duration,
+    /// Mark cookies `Secure` (when served over HTTPS, directly or behind a proxy).
+    pub secure_cookies: bool,
+    /// Days of submissions trending considers, counted back from the latest feed day.
+    pub trending_days: u32,
+    /// The trending formula's tuning.
+    pub trending: TrendingParams,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            site_name: "paperfeed".to_string(),
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            secure_cookies: false,
+            trending_days: 7,
+            trending: TrendingParams::default(),
+        }
+    }
+}
+
+/// The state of the service; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) engine: Arc<SearchEngine>,
+    pub(crate) fetcher: Arc<dyn PaperFetcher>,
+    pub(crate) config: Arc<AppConfig>,
+}
+
+impl AppState {
+    /// The state handlers work with.
+    pub fn new(
+        store: Arc<dyn Store>,
+        engine: Arc<SearchEngine>,
+        fetcher: Arc<dyn PaperFetcher>,
+        config: AppConfig,
+    ) -> Self {
+        AppState {
+            store,
+            engine,
+            fetcher,
+            config: Arc::new(config),
+        }
+    }
+}
