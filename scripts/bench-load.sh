@@ -58,7 +58,7 @@ fi
 
 # Queries: the first words of 240 distinct titles, the way people type a half-remembered one.
 queries="$work/queries.lua"
-zstd -dc "$corpus" | python3 -c '
+{ zstd -dc "$corpus" || true; } | python3 -c '
 import json, re, sys, urllib.parse
 seen, out = set(), []
 for line in sys.stdin:

@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 
 /// Bump whenever the schema, an analyzer, or what a field holds changes: an index written
 /// with another version is wiped and must be fed again.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Field name of the canonical arXiv id (raw, stored, fast). `id:2501.12345` works.
 pub const ID: &str = "id";
