@@ -700,6 +700,14 @@ impl SearchEngine {
         Ok(())
     }
 
+    /// Merges the keyword index into one segment (see [`Bm25Index::merge_segments`]): after
+    /// a bulk build, so queries walk one postings list per term instead of one per segment.
+    pub fn merge_segments(&self) -> Result<(), SearchError> {
+        self.bm25.merge_segments()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
     /// Stores vectors (of this engine's model) for papers, replacing older ones. They are
     /// journaled on disk before anything else, so a caller that records them elsewhere
     /// afterwards never has vectors the engine lacks.

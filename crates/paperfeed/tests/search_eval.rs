@@ -1,9 +1,7 @@
-//! `paperfeed eval` on the CACM collection (shared/data/cacm, 3,204 documents, 26 judged dev
-//! queries) with the bundled model: JSON shape, the bundled model's hybrid beating BM25 alone,
-//! and `--tune` recording a fusion the next run uses.
-//!
-//! The collection is read from `$PAPERFEED_SHARED_DIR/data/cacm`, by default the `shared/`
-//! folder beside the repository (where CI puts it).
+//! `paperfeed eval` on the CACM collection (3,204 documents, 26 judged dev queries; a copy of
+//! the project's shared/data/cacm in tests/fixtures/cacm) with the bundled model: JSON shape,
+//! the bundled model's hybrid beating BM25 alone, and `--tune` recording a fusion the next
+//! run uses. `PAPERFEED_CACM_DIR` points it at another copy.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,13 +9,12 @@ use std::process::Command;
 use serde_json::Value;
 
 fn cacm() -> PathBuf {
-    let shared = std::env::var_os("PAPERFEED_SHARED_DIR")
+    let dir = std::env::var_os("PAPERFEED_CACM_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("data/cacm");
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cacm"));
     assert!(
         dir.join("corpus.jsonl").is_file(),
-        "the CACM collection is missing at {}: set PAPERFEED_SHARED_DIR to the shared/ folder",
+        "the CACM collection is missing at {}",
         dir.display()
     );
     dir

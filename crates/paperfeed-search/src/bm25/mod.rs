@@ -422,7 +422,7 @@ impl Bm25Index {
         }
         let searcher = self.reader.searcher();
         let filter = self.queries.filter_query(&req.filters())?;
-        let main = self.queries.user_query(&req.query);
+        let main = self.queries.user_query(&req.query, &searcher);
         let pins = self.find_pins(&searcher, &req.query, filter.as_deref())?;
         let query = restrict(main.box_clone(), filter);
 
@@ -503,7 +503,7 @@ impl Bm25Index {
         }
         let searcher = self.reader.searcher();
         let filter = self.queries.filter_query(filters)?;
-        let query = restrict(self.queries.user_query(query), filter);
+        let query = restrict(self.queries.user_query(query, &searcher), filter);
         self.top_by_score(&searcher, &*query, depth)
     }
 

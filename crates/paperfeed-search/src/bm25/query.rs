@@ -13,7 +13,6 @@ use std::ops::Bound;
 
 use chrono::NaiveDate;
 use paperfeed_core::Category;
-use tantivy::Index;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, QueryParser,
     RangeQuery, TermQuery,
@@ -21,6 +20,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Term};
+use tantivy::{Index, Searcher};
 
 use super::schema::{self, Fields};
 use crate::SearchError;
@@ -36,6 +36,13 @@ pub const LONG_QUERY_WORDS: usize = 40;
 /// people describe what they want in sentences that quote titles and terms ("type correct").
 /// Measured on CACM's ad-hoc queries: 0.530 nDCG@10 read as words, 0.522 as phrases.
 pub const QUOTATION_WORDS: usize = 12;
+
+/// A query word found in more than this share of titles and abstracts is a topic word, not
+/// a name: a plain query does not look for it among authors. Without this, "large language
+/// model reasoning benchmark" ranked first a paper by an author named Model, whose name is
+/// rare among authors (a huge author-field IDF) and irrelevant; surnames (li, wang, hinton)
+/// are far below 0.5% of abstracts. `au:` still matches any word.
+pub const TOPIC_WORD_SHARE: f64 = 0.005;
 
 /// How much a match in each field counts: the BM25 scores of the fields are multiplied by
 /// these and summed. A weight of 0 leaves the field out.
@@ -115,6 +122,8 @@ pub(crate) struct QueryBuilder {
     parser: QueryParser,
     english: TextAnalyzer,
     names: TextAnalyzer,
+    /// Fast fields of the schema: the only ones `field:*` (exists) works on.
+    known_fields: Vec<String>,
 }
 
 impl std::fmt::Debug for QueryBuilder {
@@ -151,6 +160,12 @@ impl QueryBuilder {
             parser,
             english: schema::english_analyzer(),
             names: schema::name_analyzer(),
+            known_fields: index
+                .schema()
+                .fields()
+                .filter(|(_, entry)| entry.is_fast())
+                .map(|(_, entry)| entry.name().to_string())
+                .collect(),
         }
     }
 
@@ -158,8 +173,9 @@ impl QueryBuilder {
         self.weights
     }
 
-    /// The query for what a user typed. Empty text matches every paper.
-    pub(crate) fn user_query(&self, text: &str) -> Box<dyn Query> {
+    /// The query for what a user typed. Empty text matches every paper. `searcher` tells
+    /// names from topic words (see [`TOPIC_WORD_SHARE`]).
+    pub(crate) fn user_query(&self, text: &str, searcher: &Searcher) -> Box<dyn Query> {
         let text = clip(text);
         if text.trim().is_empty() {
             return Box::new(AllQuery);
@@ -168,10 +184,10 @@ impl QueryBuilder {
         if words > LONG_QUERY_WORDS {
             // Pasted text (a paper's title and abstract): weighted like similar-by-text,
             // which measured best for it (CSFCube nDCG@10 0.544 against 0.501).
-            return self.plain_text(text, self.weights.similar);
+            return self.plain_text(text, self.weights.similar, Some(searcher));
         }
         if !has_syntax(text, words > QUOTATION_WORDS) {
-            return self.plain_text(text, self.weights.query);
+            return self.plain_text(text, self.weights.query, Some(searcher));
         }
         let unquoted;
         let text = if words > QUOTATION_WORDS {
@@ -180,24 +196,30 @@ impl QueryBuilder {
         } else {
             text
         };
-        let (query, _errors) = self.parser.parse_query_lenient(text);
+        let text = without_unknown_exists(text, &self.known_fields);
+        let (query, _errors) = self.parser.parse_query_lenient(&text);
         let mut terms = 0usize;
         query.query_terms(&mut |_, _| terms += 1);
         if terms == 0 {
             // Leniency dropped everything (`((`, `ti:`, `AND OR`): search the words.
-            return self.plain_text(text, self.weights.query);
+            return self.plain_text(&text, self.weights.query, Some(searcher));
         }
         query
     }
 
     /// The query for text to find papers similar to (a title and abstract).
     pub(crate) fn similar_text(&self, text: &str) -> Box<dyn Query> {
-        self.plain_text(text, self.weights.similar)
+        self.plain_text(text, self.weights.similar, None)
     }
 
     /// A flat disjunction of the text's words over the weighted fields, each word weighted by
     /// how often it occurs in the text, so a pasted abstract weighs its own key terms.
-    fn plain_text(&self, text: &str, weights: FieldWeights) -> Box<dyn Query> {
+    fn plain_text(
+        &self,
+        text: &str,
+        weights: FieldWeights,
+        searcher: Option<&Searcher>,
+    ) -> Box<dyn Query> {
         let text = clip(text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let english = counted_terms(&mut self.english.clone(), text);
@@ -214,6 +236,9 @@ impl QueryBuilder {
         }
         if weights.authors > 0.0 {
             for (term, count) in counted_terms(&mut self.names.clone(), text) {
+                if searcher.is_some_and(|s| self.is_topic_word(s, &term)) {
+                    continue;
+                }
                 clauses.push(term_clause(
                     self.fields.authors,
                     &term,
@@ -226,6 +251,26 @@ impl QueryBuilder {
         } else {
             Box::new(BooleanQuery::new(clauses))
         }
+    }
+
+    /// True when `name_token` (a lowercased word of the query, as the author field holds
+    /// it) is a topic word rather than a name: its stem is in more than
+    /// [`TOPIC_WORD_SHARE`] of the papers' titles and abstracts.
+    fn is_topic_word(&self, searcher: &Searcher, name_token: &str) -> bool {
+        let docs = searcher.num_docs();
+        if docs == 0 {
+            return false;
+        }
+        let mut english = self.english.clone();
+        let mut stream = english.token_stream(name_token);
+        let Some(stem) = stream.next().map(|t| t.text.clone()) else {
+            // A stop word: never a name worth matching on its own.
+            return true;
+        };
+        let df = searcher
+            .doc_freq(&Term::from_field_text(self.fields.text, &stem))
+            .unwrap_or(0);
+        df as f64 > docs as f64 * TOPIC_WORD_SHARE
     }
 
     /// The query matching papers that pass `filters`, scoring zero, or `None` when there is
@@ -339,6 +384,28 @@ const QUERY_FIELDS: &[&str] = &[
 /// word, the `AND`/`OR`/`NOT` operators, or quotes (unless `quotes_are_prose`). Colons after
 /// other words (`BERT: Pre-training`), hyphens inside or between words, and brackets alone
 /// (which only group optional words) are plain text.
+/// `text` with the colon of every `field:*` whose field is not a fast field turned into a
+/// space. The lenient parser drops unknown fields everywhere else, but keeps `field:*` as an
+/// exists-query that then fails at search time on an unknown or non-fast field (found by
+/// `tests/bm25_fuzz.rs`: `A:*"0`; `ti:*` too).
+fn without_unknown_exists<'a>(text: &'a str, known: &[String]) -> std::borrow::Cow<'a, str> {
+    if !text.contains(":*") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    let bytes = text.as_bytes();
+    for (at, _) in text.match_indices(":*") {
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.'))
+            .map_or(0, |p| p + 1);
+        if !known.iter().any(|k| k == &text[start..at]) {
+            out.replace_range(at..at + 1, " ");
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 pub(crate) fn has_syntax(text: &str, quotes_are_prose: bool) -> bool {
     if text.contains('^') || (!quotes_are_prose && text.contains('"')) {
         return true;
@@ -403,6 +470,21 @@ fn clip_chars(text: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exists_queries_only_on_fast_fields() {
+        let fast = vec!["date".to_string(), "id".to_string()];
+        let cases = [
+            ("A:*\"0", "A *\"0"),
+            ("ti:* diffusion", "ti * diffusion"),
+            ("date:* x", "date:* x"),
+            ("no colon star", "no colon star"),
+            ("a:* id:*", "a * id:*"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(without_unknown_exists(text, &fast), want, "{text}");
+        }
+    }
 
     #[test]
     fn syntax_detection() {

@@ -129,15 +129,22 @@ pub(crate) async fn submissions(
 pub(crate) async fn feed(conn: &mut SqliteConnection, query: &FeedQuery) -> Result<Vec<FeedItem>> {
     // Ties are broken down to the id so that offset paging never skips or repeats an entry.
     let order = match query.sort {
-        FeedSort::Upvotes => "upvotes DESC, s.submitted_at DESC, s.paper_id DESC",
-        FeedSort::PublishedAt => "s.submitted_at DESC, s.paper_id DESC",
+        FeedSort::Upvotes => "upvotes DESC, submitted_at DESC, paper_id DESC",
+        FeedSort::PublishedAt => "submitted_at DESC, paper_id DESC",
     };
+    // The page is chosen on the small columns first and only its papers' documents are read:
+    // sorting a day's submissions together with their documents copied every document of the
+    // day through SQLite's sorter on each page view.
     let sql = format!(
-        "SELECT {SUBMISSION_COLUMNS}, p.doc, {UPVOTES_SQL} AS upvotes \
-         FROM submissions s JOIN papers p ON p.id = s.paper_id \
-         WHERE s.day >= ?1 AND s.day <= ?2 AND p.deleted = 0 \
-           AND (?3 IS NULL OR s.submitted_by = ?3) \
-         ORDER BY {order} LIMIT ?4 OFFSET ?5"
+        "SELECT t.paper_id, t.day, t.submitted_by, t.submitted_at, t.external_upvotes, \
+                p.doc, t.upvotes \
+         FROM (SELECT {SUBMISSION_COLUMNS}, {UPVOTES_SQL} AS upvotes \
+               FROM submissions s JOIN papers p ON p.id = s.paper_id \
+               WHERE s.day >= ?1 AND s.day <= ?2 AND p.deleted = 0 \
+                 AND (?3 IS NULL OR s.submitted_by = ?3) \
+               ORDER BY {order} LIMIT ?4 OFFSET ?5) t \
+         JOIN papers p ON p.id = t.paper_id \
+         ORDER BY {order}"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(fmt_date(&query.from))

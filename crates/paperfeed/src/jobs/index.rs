@@ -21,6 +21,10 @@ pub const BATCH: u32 = 5_000;
 /// Changes written between two commits: commits (and the segments each makes) stay few
 /// during a large catch-up; a killed job redoes at most this many.
 pub const COMMIT_EVERY: u64 = 50_000;
+/// A catch-up that indexed at least this many papers (a reindex, a first import) ends by
+/// merging the index into one segment: a bulk build leaves several, and every query pays
+/// for each.
+pub const MERGE_AFTER: u64 = 10_000;
 
 /// What a catch-up did.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -133,6 +137,12 @@ impl IndexJob {
                 .await
                 .context("indexing thread failed")??;
             report.seq = staged_seq;
+        }
+        if report.upserted >= MERGE_AFTER && !cancel.is_cancelled() {
+            let engine = self.engine.clone();
+            tokio::task::spawn_blocking(move || engine.merge_segments())
+                .await
+                .context("indexing thread failed")??;
         }
         report.elapsed = started.elapsed();
         Ok(report)
