@@ -385,3 +385,28 @@ fn a_harvest_killed_between_two_pages_resumes_and_stores_every_record_once() {
     ids.dedup();
     assert_eq!(ids.len(), n, "a record stored twice");
 }
+
+/// The ingest benchmark, small: it imports the bundled sample into a fresh store (twice, the
+/// second time unchanged) and prints its figures (the 74,728-paper run is a command).
+#[test]
+fn bench_ingest_prints_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = sample();
+    let out = ok(&data, &["bench", "ingest", s.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["papers"], 2000, "{v}");
+    assert_eq!(v["bad"], 0, "{v}");
+    assert_eq!(v["reimport_unchanged"], 2000, "{v}");
+    for key in [
+        "papers_per_s",
+        "reimport_papers_per_s",
+        "peak_rss_mb",
+        "db_mb",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {v}"));
+        assert!(x.is_finite() && x > 0.0, "{key} = {x}");
+    }
+}

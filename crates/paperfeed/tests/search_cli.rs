@@ -241,3 +241,46 @@ fn reindex_rebuilds_the_same_index() {
     assert_eq!(hit_ids(&before), hit_ids(&after));
     assert_eq!(before["total"], after["total"]);
 }
+
+/// The search benchmark, small: every figure it promises is printed, from a real run over the
+/// 300-paper fixture (the full run on 74,728 papers is a command, not a test).
+#[test]
+fn bench_search_prints_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture();
+    let v = json(
+        dir.path(),
+        &[
+            "bench",
+            "search",
+            file.to_str().unwrap(),
+            "--json",
+            "--queries",
+            "20",
+        ],
+    );
+    assert_eq!(v["docs"], 300, "{v}");
+    assert_eq!(v["vectors"], 300, "{v}");
+    for key in [
+        "index_seconds",
+        "bm25_p50_ms",
+        "bm25_p99_ms",
+        "hybrid_p50_ms",
+        "hybrid_p99_ms",
+        "embed_docs_per_s",
+        "peak_rss_mb",
+    ] {
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {v}"));
+        assert!(x.is_finite() && x > 0.0, "{key} = {x}");
+    }
+    assert!(
+        v["bm25_p50_ms"].as_f64() <= v["bm25_p99_ms"].as_f64(),
+        "{v}"
+    );
+    assert!(
+        v["hybrid_p50_ms"].as_f64() <= v["hybrid_p99_ms"].as_f64(),
+        "{v}"
+    );
+}
