@@ -16,6 +16,8 @@ use paperfeed_core::Submission;
 use paperfeed_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::jobs::supervisor::{Schedule, repeat};
+
 /// Papers admitted per transaction.
 const BATCH: u32 = 1000;
 
@@ -106,28 +108,15 @@ impl AdmitJob {
 
     /// Runs a pass every `every` until `cancel` fires, retrying failures with backoff.
     pub async fn run(self, cancel: CancellationToken, every: Duration) {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let wait = match self.run_once(&cancel).await {
-                Ok(n) => {
-                    backoff = Duration::from_secs(1);
-                    if n > 0 {
-                        tracing::info!(admitted = n, "new listings admitted to the daily feed");
-                    }
-                    every
-                }
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "admission failed");
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
-                    wait
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+        let (job, token) = (&self, &cancel);
+        repeat("admit", &cancel, Schedule::every(every), || async move {
+            let n = job.run_once(token).await?;
+            if n > 0 {
+                tracing::info!(admitted = n, "new listings admitted to the daily feed");
             }
-        }
+            Ok(())
+        })
+        .await;
     }
 }
 

@@ -18,6 +18,8 @@ use paperfeed_search::engine::SearchEngine;
 use paperfeed_store::{ModelKey, Store};
 use tokio_util::sync::CancellationToken;
 
+use crate::jobs::supervisor::{Schedule, repeat};
+
 use crate::progress::Progress;
 
 /// Papers embedded per batch: a few seconds of work for a BERT model on two cores, a few
@@ -195,36 +197,20 @@ impl EmbedJob {
     }
 
     /// Runs every `every` until `cancel` fires, retrying failures with backoff.
-    #[allow(dead_code, reason = "the loop `serve` spawns; the CLI runs one pass")]
     pub async fn run(self, cancel: CancellationToken, every: Duration) {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            match self.run_once(&cancel, None).await {
-                Ok(r) => {
-                    backoff = Duration::from_secs(1);
-                    if r.embedded > 0 {
-                        tracing::info!(
-                            embedded = r.embedded,
-                            remaining = r.remaining,
-                            "papers embedded"
-                        );
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "embedding failed");
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
-                }
+        let (job, token) = (&self, &cancel);
+        repeat("embed", &cancel, Schedule::every(every), || async move {
+            let r = job.run_once(token, None).await?;
+            if r.embedded > 0 {
+                tracing::info!(
+                    embedded = r.embedded,
+                    remaining = r.remaining,
+                    "papers embedded"
+                );
             }
-            let wait = if backoff > Duration::from_secs(1) {
-                backoff
-            } else {
-                every
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+            Ok(())
+        })
+        .await;
     }
 }
 

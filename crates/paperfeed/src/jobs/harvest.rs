@@ -11,6 +11,8 @@ use paperfeed_ingest::http::PoliteClient;
 use paperfeed_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::jobs::supervisor::{Schedule, repeat};
+
 use crate::commands::ingest::remote::run_harvest;
 
 /// Harvests on a schedule.
@@ -41,40 +43,30 @@ impl HarvestJob {
     /// Harvests now and then every `every` until `cancel` fires; a failed harvest is retried
     /// with backoff (from one minute up to the schedule's interval).
     pub async fn run(self, cancel: CancellationToken) {
-        let mut backoff = Duration::from_secs(60);
-        loop {
-            let result = run_harvest(
-                self.store.clone(),
-                self.client.clone(),
-                self.params.clone(),
+        let schedule = Schedule {
+            every: self.every,
+            first_retry: Duration::from_secs(60),
+            max_retry: self.every.max(Duration::from_secs(60)),
+        };
+        let (job, token) = (&self, &cancel);
+        repeat("harvest", &cancel, schedule, || async move {
+            let report = run_harvest(
+                job.store.clone(),
+                job.client.clone(),
+                job.params.clone(),
                 false,
                 true,
-                cancel.clone(),
+                token.clone(),
             )
-            .await;
-            let wait = match result {
-                Ok(report) => {
-                    backoff = Duration::from_secs(60);
-                    tracing::info!(
-                        records = report.records,
-                        new = report.store.inserted,
-                        updated = report.store.updated,
-                        "harvest finished"
-                    );
-                    self.every
-                }
-                Err(_) if cancel.is_cancelled() => return,
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "harvest failed");
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(self.every.max(Duration::from_secs(60)));
-                    wait
-                }
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+            .await?;
+            tracing::info!(
+                records = report.records,
+                new = report.store.inserted,
+                updated = report.store.updated,
+                "harvest finished"
+            );
+            Ok(())
+        })
+        .await;
     }
 }

@@ -14,6 +14,8 @@ use paperfeed_search::engine::SearchEngine;
 use paperfeed_store::{Change, Store};
 use tokio_util::sync::CancellationToken;
 
+use crate::jobs::supervisor::{Schedule, repeat};
+
 use crate::progress::Progress;
 
 /// Changes read and written at once: a batch of papers stays a few MB.
@@ -149,37 +151,21 @@ impl IndexJob {
     }
 
     /// Catches up every `every` until `cancel` fires, retrying failures with backoff.
-    #[allow(dead_code, reason = "the loop `serve` spawns; the CLI runs one pass")]
     pub async fn run(self, cancel: CancellationToken, every: Duration) {
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            match self.catch_up(&cancel, None).await {
-                Ok(r) => {
-                    backoff = Duration::from_secs(1);
-                    if r.upserted + r.deleted > 0 {
-                        tracing::info!(
-                            upserted = r.upserted,
-                            deleted = r.deleted,
-                            seq = r.seq,
-                            "search index updated"
-                        );
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), retry_in = ?backoff, "indexing failed");
-                    backoff = (backoff * 2).min(Duration::from_secs(300));
-                }
+        let (job, token) = (&self, &cancel);
+        repeat("index", &cancel, Schedule::every(every), || async move {
+            let r = job.catch_up(token, None).await?;
+            if r.upserted + r.deleted > 0 {
+                tracing::info!(
+                    upserted = r.upserted,
+                    deleted = r.deleted,
+                    seq = r.seq,
+                    "search index updated"
+                );
             }
-            let wait = if backoff > Duration::from_secs(1) {
-                backoff
-            } else {
-                every
-            };
-            tokio::select! {
-                () = cancel.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
+            Ok(())
+        })
+        .await;
     }
 }
 
