@@ -23,7 +23,6 @@
 //! (`spawn_blocking`): a search takes a millisecond or so of CPU, more for a BERT query.
 
 mod papers;
-mod snippets;
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -47,7 +46,6 @@ use crate::vector::{
     AnnParams, ExactScan, HnswIndex, SlotFilter, SlotTag, VectorIndex, VectorLayout, VectorSet,
 };
 use papers::PaperTable;
-use snippets::Highlighter;
 
 /// How to search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -611,37 +609,27 @@ impl SearchEngine {
         page: Vec<(ArxivId, f32, bool)>,
         snippets: bool,
     ) -> Result<Vec<Hit>, SearchError> {
-        let mut highlighter = if snippets && !page.is_empty() {
-            let searcher = self.reader.searcher();
-            Some(Highlighter::new(
-                self.bm25.tantivy_index(),
-                &searcher,
-                query,
-            )?)
+        let mut marked = if snippets && !page.is_empty() {
+            let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
+            self.bm25.highlight(query, &ids)?
         } else {
-            None
+            Vec::new()
         };
-        let mut hits = Vec::with_capacity(page.len());
-        for (id, score, pinned) in page {
-            let (title_html, snippet_html) = match highlighter.as_mut() {
-                Some(h) => match self.bm25.stored(&id)? {
-                    Some(paper) => (
-                        Some(h.title(&paper.title)),
-                        Some(h.abstract_snippet(&paper.abstract_text)),
-                    ),
-                    None => (None, None),
-                },
-                None => (None, None),
-            };
-            hits.push(Hit {
-                id,
-                score,
-                pinned,
-                title_html,
-                snippet_html,
-            });
-        }
-        Ok(hits)
+        marked.resize(page.len(), None);
+        Ok(page
+            .into_iter()
+            .zip(marked)
+            .map(|((id, score, pinned), marked)| {
+                let (title_html, snippet_html) = marked.unzip();
+                Hit {
+                    id,
+                    score,
+                    pinned,
+                    title_html,
+                    snippet_html,
+                }
+            })
+            .collect())
     }
 
     // --- following the store ----------------------------------------------------------------
@@ -834,7 +822,7 @@ impl SearchEngine {
             (set.live_vectors(0), set.slots() as u32, set.numbering())
         };
         let started = Instant::now();
-        let graph = HnswIndex::build(&points, slots, numbering, self.options.ann);
+        let graph = HnswIndex::build(&points, slots, numbering, self.options.ann)?;
         drop(points);
         report.graph_seconds = started.elapsed().as_secs_f64();
         let set = read(&self.vectors);

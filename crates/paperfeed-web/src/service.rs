@@ -245,7 +245,12 @@ pub async fn search(
         },
     };
     let engine = state.engine.clone();
-    let results = tokio::task::spawn_blocking(move || engine.search(&request)).await??;
+    let permit = state.engine_permit().await;
+    let results = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        engine.search(&request)
+    })
+    .await??;
     let ids: Vec<ArxivId> = results.hits.iter().map(|h| h.id.clone()).collect();
     let papers = state.store.get_papers(&ids).await?;
     let upvotes = state.store.upvotes(&ids).await?;
@@ -264,7 +269,12 @@ pub async fn similar(
 ) -> Result<Vec<(Paper, f32, u32)>, WebError> {
     let engine = state.engine.clone();
     let target = id.clone();
-    let found = tokio::task::spawn_blocking(move || engine.similar(&target, limit)).await??;
+    let permit = state.engine_permit().await;
+    let found = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        engine.similar(&target, limit)
+    })
+    .await??;
     let ids: Vec<ArxivId> = found.iter().map(|(i, _)| i.clone()).collect();
     let papers: HashMap<ArxivId, Paper> = state
         .store

@@ -85,6 +85,8 @@ pub struct AppState {
     pub(crate) engine: Arc<SearchEngine>,
     pub(crate) fetcher: Arc<dyn PaperFetcher>,
     pub(crate) config: Arc<AppConfig>,
+    /// Engine calls running at once (see [`AppState::engine_permit`]).
+    pub(crate) engine_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -100,6 +102,20 @@ impl AppState {
             engine,
             fetcher,
             config: Arc::new(config),
+            engine_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
         }
+    }
+
+    /// Waits for a turn to run a CPU-bound engine call. Searches are pure CPU: more of them
+    /// at once than cores only interleave on the blocking pool's threads and thrash the
+    /// caches, so they queue here instead, at no cost to the async workers.
+    pub(crate) async fn engine_permit(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.engine_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the engine semaphore is never closed")
     }
 }

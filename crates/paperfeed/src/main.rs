@@ -47,7 +47,7 @@ fn init_tracing(quiet: bool) {
     let default = if quiet { "error" } else { "info" };
     let filter = EnvFilter::try_from_env("PAPERFEED_LOG").unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "{default},tantivy=warn,sqlx=warn,hnsw_rs=warn,ureq=warn,rustls=warn"
+            "{default},tantivy=warn,sqlx=warn,ureq=warn,rustls=warn"
         ))
     });
     let _ = tracing_subscriber::fmt()

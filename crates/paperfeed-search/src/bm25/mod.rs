@@ -20,21 +20,22 @@
 
 pub mod eval;
 mod html;
+mod ids;
 mod query;
 mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime as ChronoDateTime, NaiveDate, Utc};
 use paperfeed_core::{ArxivId, Paper, VersionedId};
 use serde::{Deserialize, Serialize};
+use tantivy::DocSet;
 use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::columnar::StrColumn;
 use tantivy::query::{ConstScoreQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -213,6 +214,14 @@ pub struct Bm25Index {
     queries: QueryBuilder,
     open_state: OpenState,
     indexed_seq: AtomicI64,
+    /// Warmed by the reader on every reload; the reader holds it weakly.
+    ids: Arc<ids::IdCache>,
+}
+
+/// The snippet generators of one query: its terms on the title and on title + abstract.
+struct Highlighter {
+    title: SnippetGenerator,
+    text: SnippetGenerator,
 }
 
 impl std::fmt::Debug for Bm25Index {
@@ -273,7 +282,10 @@ impl Bm25Index {
                     // A marker without an index: a crash between creating both. Start clean.
                     wipe_dir(dir)?;
                 }
-                Index::create_in_dir(dir, schema)?
+                Index::builder()
+                    .schema(schema)
+                    .settings(index_settings())
+                    .create_in_dir(dir)?
             }
         };
         write_marker(&marker_path)?;
@@ -288,7 +300,10 @@ impl Bm25Index {
     /// [`Bm25Index::in_memory`] with explicit field weights.
     pub fn in_memory_with(weights: Weights) -> Result<Self, SearchError> {
         let (schema, fields) = schema::build_schema();
-        let index = Index::create_in_ram(schema);
+        let index = Index::builder()
+            .schema(schema)
+            .settings(index_settings())
+            .create_in_ram()?;
         Self::from_index(index, fields, weights, OpenState::InMemory)
     }
 
@@ -303,9 +318,12 @@ impl Bm25Index {
             .map_or(1, usize::from)
             .clamp(1, WRITER_THREADS);
         let writer = index.writer_with_num_threads(threads, threads * WRITER_HEAP_PER_THREAD)?;
+        let ids = Arc::new(ids::IdCache::default());
+        let warmer: Arc<dyn tantivy::Warmer> = ids.clone();
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .warmers(vec![Arc::downgrade(&warmer)])
             .try_into()?;
         let seq = read_seq(&index)?;
         let queries = QueryBuilder::new(&index, fields, weights);
@@ -317,6 +335,7 @@ impl Bm25Index {
             queries,
             open_state,
             indexed_seq: AtomicI64::new(seq),
+            ids,
         })
     }
 
@@ -456,26 +475,18 @@ impl Bm25Index {
         let page: Vec<(DocAddress, f32, bool)> =
             hits.into_iter().skip(req.offset).take(req.limit).collect();
 
-        let mut generators = if req.snippets {
-            Some((
-                self.snippet_generator(&searcher, &*main, self.fields.title)?,
-                self.snippet_generator(&searcher, &*main, self.fields.text)?,
-            ))
+        let mut highlighter = if req.snippets {
+            Some(self.highlighter(&searcher, &*main)?)
         } else {
             None
         };
         let ids = self.ids_of(&searcher, page.iter().map(|(a, _, _)| *a))?;
         let mut out = Vec::with_capacity(page.len());
         for ((addr, score, pinned), id) in page.into_iter().zip(ids) {
-            let (title_html, snippet_html) = match generators.as_mut() {
-                Some((title_gen, abs_gen)) => {
-                    let doc: TantivyDocument = searcher.doc(addr)?;
-                    let title = first_str(&doc, self.fields.title);
-                    let abstract_text = first_str(&doc, self.fields.abstract_text);
-                    (
-                        Some(html::title_html(title, title_gen)),
-                        Some(html::abstract_html(abstract_text, abs_gen)),
-                    )
+            let (title_html, snippet_html) = match highlighter.as_mut() {
+                Some(h) => {
+                    let (title, snippet) = self.highlight_doc(&searcher, h, addr)?;
+                    (Some(title), Some(snippet))
                 }
                 None => (None, None),
             };
@@ -548,6 +559,53 @@ impl Bm25Index {
         self.top_by_score(&searcher, &*query, limit)
     }
 
+    /// Highlighted titles and abstract snippets of `ids` for `query`, as [`Bm25Index::search`]
+    /// renders its hits; `None` for a paper the index does not hold. Semantic and fused hits
+    /// are rendered with this, so every mode marks the same words.
+    pub fn highlight(
+        &self,
+        query: &str,
+        ids: &[ArxivId],
+    ) -> Result<Vec<Option<(String, String)>>, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = self.queries.user_query(query, &searcher);
+        let mut highlighter = self.highlighter(&searcher, &*query)?;
+        ids.iter()
+            .map(|id| match self.find(&searcher, id)? {
+                Some(addr) => self
+                    .highlight_doc(&searcher, &mut highlighter, addr)
+                    .map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    fn highlight_doc(
+        &self,
+        searcher: &Searcher,
+        h: &mut Highlighter,
+        addr: DocAddress,
+    ) -> Result<(String, String), SearchError> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let title = first_str(&doc, self.fields.title);
+        let abstract_text = first_str(&doc, self.fields.abstract_text);
+        Ok((
+            html::title_html(title, &mut h.title),
+            html::abstract_html(abstract_text, &mut h.text),
+        ))
+    }
+
+    fn highlighter(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+    ) -> Result<Highlighter, SearchError> {
+        Ok(Highlighter {
+            title: self.snippet_generator(searcher, query, self.fields.title)?,
+            text: self.snippet_generator(searcher, query, self.fields.text)?,
+        })
+    }
+
     /// Highlights `field` with the query's terms on it and on `text` (which holds the
     /// same words, analyzed the same way). tantivy's `SnippetGenerator::create` only looks
     /// at the field itself, and typed queries search `text`.
@@ -576,7 +634,11 @@ impl Bm25Index {
                 *slot = slot.max(weight);
             }
         }
-        let tokenizer = searcher.index().tokenizer_for_field(field)?;
+        // Title and text are both analyzed in English; only words that can become one of
+        // these terms are stemmed.
+        let tokenizer = schema::english_analyzer_gated(schema::StemGate::for_terms(
+            weighted.keys().map(String::as_str),
+        ));
         Ok(SnippetGenerator::new(
             weighted,
             tokenizer,
@@ -714,12 +776,29 @@ impl Bm25Index {
     }
 
     fn find(&self, searcher: &Searcher, id: &ArxivId) -> Result<Option<DocAddress>, SearchError> {
-        let q = TermQuery::new(self.id_term(id), IndexRecordOption::Basic);
-        Ok(searcher
-            .search(&q, &TopDocs::with_limit(1).order_by_score())?
-            .into_iter()
-            .next()
-            .map(|(_, addr)| addr))
+        // The postings of the id term, read directly: a collector's set-up cost more than
+        // the lookup itself, and highlighting does one lookup per hit.
+        let term = self.id_term(id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let index = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = index
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(|e| SearchError::Index(format!("cannot read the id index: {e}")))?
+            else {
+                continue;
+            };
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    let ord = u32::try_from(ord)
+                        .map_err(|_| SearchError::Index("too many segments".into()))?;
+                    return Ok(Some(DocAddress::new(ord, doc)));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
     }
 
     fn load_stored(
@@ -751,36 +830,27 @@ impl Bm25Index {
         })
     }
 
-    /// The arXiv ids of documents, from the id fast field (no document store reads).
+    /// The arXiv ids of documents (decoded once per segment, see [`ids`]).
     fn ids_of(
         &self,
         searcher: &Searcher,
         addrs: impl IntoIterator<Item = DocAddress>,
     ) -> Result<Vec<ArxivId>, SearchError> {
-        let mut columns: HashMap<u32, StrColumn> = HashMap::new();
-        let mut buf = String::new();
+        let mut segments: HashMap<u32, ids::SegmentIds> = HashMap::new();
         let mut out = Vec::new();
         for addr in addrs {
-            let column = match columns.get(&addr.segment_ord) {
-                Some(c) => c,
+            let segment = match segments.get(&addr.segment_ord) {
+                Some(s) => s,
                 None => {
-                    let column = searcher
-                        .segment_reader(addr.segment_ord)
-                        .fast_fields()
-                        .str(ID)?
-                        .ok_or_else(|| SearchError::Index("id fast field missing".into()))?;
-                    columns.entry(addr.segment_ord).or_insert(column)
+                    let s = self.ids.of(searcher.segment_reader(addr.segment_ord))?;
+                    segments.entry(addr.segment_ord).or_insert(s)
                 }
             };
-            let ord = column
-                .term_ords(addr.doc_id)
-                .next()
+            let id = segment
+                .get(addr.doc_id as usize)
+                .and_then(Option::as_ref)
                 .ok_or_else(|| SearchError::Index(format!("document {addr:?} has no id")))?;
-            buf.clear();
-            column
-                .ord_to_str(ord, &mut buf)
-                .map_err(|e| SearchError::Index(e.to_string()))?;
-            out.push(parse_stored_id(&buf)?);
+            out.push(id.clone());
         }
         Ok(out)
     }
@@ -842,6 +912,16 @@ fn paper_date(paper: &Paper) -> Option<DateTime> {
 
 fn first_str(doc: &TantivyDocument, field: Field) -> &str {
     doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+/// Settings of a new index. Document-store blocks of 4 KiB hold two or three papers:
+/// highlighting reads 20 random papers a search, and with tantivy's 16 KiB default each read
+/// decompressed a dozen papers it did not need.
+fn index_settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        docstore_blocksize: 4096,
+        ..tantivy::IndexSettings::default()
+    }
 }
 
 fn parse_stored_id(s: &str) -> Result<ArxivId, SearchError> {

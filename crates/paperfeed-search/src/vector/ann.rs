@@ -1,29 +1,30 @@
-//! The approximate index: an HNSW graph (`hnsw_rs`) over a [`VectorSet`]'s slots.
+//! The approximate index: an HNSW graph (USearch) over a [`VectorSet`]'s slots.
 //!
 //! The graph covers the slots that existed when it was built (`0..built_slots`); slots added
 //! since are scanned exactly and merged in, and retired slots are filtered out, so the index
 //! stays correct between rebuilds. Scores are recomputed from the set's own storage so graph
 //! hits and scanned hits compare on one scale.
 //!
-//! `hnsw_rs` asserts and panics on files it cannot read or write; loading and saving run under
-//! `catch_unwind`, so a damaged graph file means "rebuild", never a crash.
+//! Why USearch rather than `hnsw_rs` (used before): on the 74,728 papers with the bundled
+//! model (256 dimensions, 2 cores) a 100-neighbour search took 0.46 ms against 0.95 ms, with
+//! a better recall against the exact scan (0.95 against 0.92 at 10), and the graph built in
+//! 14 s against 44 s. It is built without its optional SIMD library (NumKong), which costs
+//! minutes of compile time for a tenth of a millisecond here.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-use hnsw_rs::api::AnnT;
-use hnsw_rs::hnsw::Hnsw;
-use hnsw_rs::hnswio::HnswIo;
-use hnsw_rs::prelude::Distance;
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use super::{VectorIndex, VectorSet, flat};
 use crate::SearchError;
 
-/// Base name of the graph files (`ann.hnsw.graph`, `ann.hnsw.data`).
-const BASENAME: &str = "ann";
-/// Layers of the graph at most (hnsw_rs caps it at 16).
-const MAX_LAYERS: usize = 16;
+/// File name of the graph.
+const FILE: &str = "ann.usearch";
+/// Searches that may run at once; USearch keeps a context per concurrent search and fails a
+/// search finding none free, so callers beyond this wait (see [`Permits`]).
+const SEARCH_CONTEXTS: usize = 64;
 
 /// HNSW parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,31 +39,21 @@ pub struct AnnParams {
 
 impl Default for AnnParams {
     /// Measured on the 74,728-paper arXiv corpus with the bundled model (`paperfeed bench
-    /// search`): recall@10 against the exact scan ≥ 0.97 at well under a millisecond.
+    /// search`): recall against the exact scan 0.95 at 10 and 0.88 at 100 for 100 neighbours
+    /// in under half a millisecond.
     fn default() -> Self {
         AnnParams {
             max_connections: 16,
-            ef_construction: 64,
-            ef_search: 96,
+            ef_construction: 128,
+            ef_search: 100,
         }
-    }
-}
-
-/// `1 - cosine` for unit vectors: never negative for them, and no assertion on rounding
-/// (hnsw_rs's own `DistDot` panics when a dot product rounds above 1).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct DotDistance;
-
-impl Distance<f32> for DotDistance {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        let d = pulp::Arch::new().dispatch(|| flat::dot_f32(a, b));
-        (1.0 - d).max(0.0)
     }
 }
 
 /// An HNSW graph over slots `0..built_slots` of a set with numbering `numbering`.
 pub struct HnswIndex {
-    graph: Hnsw<'static, f32, DotDistance>,
+    graph: Index,
+    permits: Permits,
     built_slots: u32,
     numbering: u64,
     params: AnnParams,
@@ -72,7 +63,7 @@ impl std::fmt::Debug for HnswIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HnswIndex")
             .field("built_slots", &self.built_slots)
-            .field("points", &self.graph.get_nb_point())
+            .field("points", &self.graph.size())
             .field("params", &self.params)
             .finish_non_exhaustive()
     }
@@ -86,36 +77,48 @@ impl HnswIndex {
         slots: u32,
         numbering: u64,
         params: AnnParams,
-    ) -> Self {
+    ) -> Result<Self, SearchError> {
         let started = Instant::now();
-        let mut graph = Hnsw::new(
-            params.max_connections,
-            points.len().max(1),
-            MAX_LAYERS,
-            params.ef_construction,
-            DotDistance,
-        );
-        let data: Vec<(&[f32], usize)> = points
-            .iter()
-            .map(|(slot, v)| (v.as_slice(), *slot as usize))
-            .collect();
-        graph.parallel_insert_slice(&data);
-        graph.set_searching_mode(true);
+        let dims = points.first().map_or(1, |(_, v)| v.len());
+        let graph = new_graph(dims, params)?;
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        graph
+            .reserve_capacity_and_threads(points.len().max(1), threads.max(SEARCH_CONTEXTS))
+            .map_err(native)?;
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let graph = &graph;
+                    scope.spawn(move || -> Result<(), SearchError> {
+                        for (slot, v) in points.iter().skip(t).step_by(threads) {
+                            graph.add(u64::from(*slot), v).map_err(native)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(SearchError::Index("HNSW build thread panicked".into()))
+                })
+            })
+        })?;
         tracing::debug!(
             points = points.len(),
             seconds = started.elapsed().as_secs_f64(),
             "HNSW graph built"
         );
-        HnswIndex {
+        Ok(HnswIndex {
             graph,
+            permits: Permits::new(SEARCH_CONTEXTS),
             built_slots: slots,
             numbering,
             params,
-        }
+        })
     }
 
     /// Builds a graph over every live slot of `set`.
-    pub fn build_for(set: &VectorSet, params: AnnParams) -> Self {
+    pub fn build_for(set: &VectorSet, params: AnnParams) -> Result<Self, SearchError> {
         let points = set.live_vectors(0);
         Self::build(&points, set.slots() as u32, set.numbering(), params)
     }
@@ -132,7 +135,7 @@ impl HnswIndex {
 
     /// Points in the graph.
     pub fn points(&self) -> usize {
-        self.graph.get_nb_point()
+        self.graph.size()
     }
 
     /// True when the graph was built over `set`'s current slot numbering.
@@ -140,27 +143,11 @@ impl HnswIndex {
         self.numbering == set.numbering() && self.built_slots as usize <= set.slots()
     }
 
-    /// Writes the graph into `dir` (created; its previous content replaced).
+    /// Writes the graph into `dir` (created; a previous graph there replaced).
     pub fn save(&self, dir: &Path) -> Result<(), SearchError> {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        for name in [".hnsw.graph", ".hnsw.data"] {
-            let p = dir.join(format!("{BASENAME}{name}"));
-            if p.exists() {
-                std::fs::remove_file(&p).map_err(|e| io(&p, e))?;
-            }
-        }
-        let written = catch_unwind(AssertUnwindSafe(|| self.graph.file_dump(dir, BASENAME)));
-        match written {
-            Ok(Ok(name)) if name == BASENAME => Ok(()),
-            Ok(Ok(name)) => Err(SearchError::Index(format!(
-                "HNSW graph written under an unexpected name {name:?}"
-            ))),
-            Ok(Err(e)) => Err(SearchError::Index(format!("cannot write HNSW graph: {e}"))),
-            Err(_) => Err(SearchError::Index(format!(
-                "cannot write HNSW graph into {}",
-                dir.display()
-            ))),
-        }
+        let path = dir.join(FILE);
+        self.graph.save(&path_str(&path)?).map_err(native)
     }
 
     /// Reads a graph written by [`HnswIndex::save`]; `built_slots` and `numbering` come from
@@ -172,38 +159,59 @@ impl HnswIndex {
         dims: usize,
         params: AnnParams,
     ) -> Result<Self, SearchError> {
-        for name in [".hnsw.graph", ".hnsw.data"] {
-            let p = dir.join(format!("{BASENAME}{name}"));
-            if !p.is_file() {
-                return Err(SearchError::Index(format!("{} is missing", p.display())));
-            }
+        let path = dir.join(FILE);
+        if !path.is_file() {
+            return Err(SearchError::Index(format!("{} is missing", path.display())));
         }
-        let dir = dir.to_path_buf();
-        let loaded = catch_unwind(AssertUnwindSafe(move || {
-            // The loaded graph borrows its loader for its whole life; a graph lives as long
-            // as the process keeps its index, and is loaded once per start, so the loader (a
-            // few hundred bytes, no mapped memory) is leaked rather than made self-referential.
-            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, BASENAME)));
-            io.load_hnsw::<f32, DotDistance>()
-        }));
-        let mut graph = match loaded {
-            Ok(Ok(g)) => g,
-            Ok(Err(e)) => return Err(SearchError::Index(format!("cannot read HNSW graph: {e}"))),
-            Err(_) => return Err(SearchError::Index("HNSW graph files are damaged".into())),
-        };
-        if graph.get_nb_point() > 0 && graph.get_point_indexation().get_data_dimension() != dims {
+        let mut graph = new_graph(dims, params)?;
+        graph
+            .load(&path_str(&path)?)
+            .map_err(|e| SearchError::Index(format!("cannot read HNSW graph: {e}")))?;
+        use_simd_metric(&mut graph, dims);
+        if graph.dimensions() != dims {
             return Err(SearchError::Index(format!(
                 "HNSW graph has {} dimensions, vectors have {dims}",
-                graph.get_point_indexation().get_data_dimension()
+                graph.dimensions()
             )));
         }
-        graph.set_searching_mode(true);
+        graph
+            .reserve_capacity_and_threads(graph.size().max(1), SEARCH_CONTEXTS)
+            .map_err(native)?;
+        graph.change_expansion_search(params.ef_search);
         Ok(HnswIndex {
             graph,
+            permits: Permits::new(SEARCH_CONTEXTS),
             built_slots,
             numbering,
             params,
         })
+    }
+
+    /// Up to `k` graph neighbours of `query` (slots), unfiltered or with `filter`.
+    fn neighbours(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+    ) -> Vec<u32> {
+        let _permit = self.permits.acquire();
+        let found = match filter {
+            None => self.graph.search(query, k),
+            Some(f) => self
+                .graph
+                .filtered_search(query, k, |key: u64| u32::try_from(key).is_ok_and(f)),
+        };
+        match found {
+            Ok(m) => m
+                .keys
+                .into_iter()
+                .filter_map(|key| u32::try_from(key).ok())
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "HNSW search failed; using the scan");
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -226,13 +234,25 @@ impl VectorIndex for HnswIndex {
             // Built over another numbering: its slots mean nothing now.
             return set.scan(query, 0..set.slots(), k, allow);
         }
-        let filter = |id: &usize| u32::try_from(*id).is_ok_and(|s| set.is_alive(s) && allow(s));
-        let ef = self.params.ef_search.max(k);
-        let mut out: Vec<(u32, f32)> = self
-            .graph
-            .search_filter(query, k, ef, Some(&filter))
+        let passes = |s: u32| set.is_alive(s) && allow(s);
+        // A walk without a filter is the fastest; it asks a little more than `k` when slots
+        // were retired since the build. Only when too few pass (a restrictive filter, papers
+        // not yet indexed) does it walk again with the filter.
+        let retired = set.slots() - set.len();
+        let want = k + retired.min(k / 4 + 4);
+        let mut slots: Vec<u32> = self
+            .neighbours(query, want, None)
             .into_iter()
-            .filter_map(|n| u32::try_from(n.d_id).ok())
+            .filter(|&s| passes(s))
+            .collect();
+        if slots.len() < k.min(self.points()) {
+            slots = self.neighbours(query, k, Some(&passes));
+            if slots.is_empty() {
+                return set.scan(query, 0..set.slots(), k, allow);
+            }
+        }
+        let mut out: Vec<(u32, f32)> = slots
+            .into_iter()
             .map(|slot| (slot, set.score(query, slot)))
             .collect();
         // Slots added since the graph was built.
@@ -243,6 +263,87 @@ impl VectorIndex for HnswIndex {
         out.truncate(k);
         out
     }
+}
+
+fn new_graph(dims: usize, params: AnnParams) -> Result<Index, SearchError> {
+    let options = IndexOptions {
+        dimensions: dims,
+        // Unit vectors: inner product is cosine similarity, distance `1 - dot`.
+        metric: MetricKind::IP,
+        quantization: ScalarKind::F32,
+        connectivity: params.max_connections,
+        expansion_add: params.ef_construction,
+        expansion_search: params.ef_search,
+        multi: false,
+    };
+    let mut graph = Index::new(&options).map_err(native)?;
+    use_simd_metric(&mut graph, dims);
+    Ok(graph)
+}
+
+/// Makes the graph compare vectors with the set's SIMD dot product. Without NumKong, USearch's
+/// own inner product is a scalar loop compiled for baseline x86-64: it was 46% of a search's
+/// time, and this made searches 40% faster. Set after every load: a custom metric is not
+/// saved with the graph.
+fn use_simd_metric(graph: &mut Index, dims: usize) {
+    let arch = pulp::Arch::new();
+    graph.change_metric::<f32>(Box::new(move |a: *const f32, b: *const f32| {
+        #[allow(unsafe_code)]
+        // SAFETY: USearch calls the metric with two of its vectors, each `dims` f32s long
+        // (the graph is created with `dims` dimensions and only ever given such vectors).
+        let (a, b) = unsafe {
+            (
+                std::slice::from_raw_parts(a, dims),
+                std::slice::from_raw_parts(b, dims),
+            )
+        };
+        (1.0 - arch.dispatch(|| flat::dot_f32(a, b))).max(0.0)
+    }));
+}
+
+/// A counting semaphore over USearch's search contexts.
+#[derive(Debug)]
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+/// One search context held; released on drop.
+struct Permit<'a>(&'a Permits);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+fn native(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Index(format!("HNSW graph: {e}"))
+}
+
+fn path_str(path: &Path) -> Result<String, SearchError> {
+    path.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| SearchError::Index(format!("{} is not a UTF-8 path", path.display())))
 }
 
 fn io(path: &Path, source: std::io::Error) -> SearchError {
@@ -298,7 +399,7 @@ mod tests {
     fn graph_finds_what_the_scan_finds_and_survives_a_reload() {
         let dims = 16;
         let mut set = set_of(600, dims);
-        let ann = HnswIndex::build_for(&set, AnnParams::default());
+        let ann = HnswIndex::build_for(&set, AnnParams::default()).unwrap();
         // Changes after the build: a new paper and a retired one.
         let newcomer = ArxivId::parse("2402.00001").unwrap();
         let q = unit(999_999, dims);
@@ -350,8 +451,7 @@ mod tests {
     #[test]
     fn damaged_graph_files_are_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ann.hnsw.graph"), b"garbage").unwrap();
-        std::fs::write(dir.path().join("ann.hnsw.data"), b"garbage").unwrap();
+        std::fs::write(dir.path().join(FILE), b"garbage").unwrap();
         assert!(HnswIndex::load(dir.path(), 0, 0, 4, AnnParams::default()).is_err());
         let empty = tempfile::tempdir().unwrap();
         assert!(HnswIndex::load(empty.path(), 0, 0, 4, AnnParams::default()).is_err());
