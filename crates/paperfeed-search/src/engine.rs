@@ -796,6 +796,16 @@ impl SearchEngine {
     /// the threshold and the graph is missing or a tenth of the vectors are newer than it.
     /// Searches go on meanwhile (by exact scan while slots are renumbered).
     pub fn maintain(&self) -> Result<Maintenance, SearchError> {
+        self.maintain_with(false)
+    }
+
+    /// [`SearchEngine::maintain`], building the graph anew even when the one in use is fresh
+    /// (benchmarks time it this way).
+    pub fn rebuild_graph(&self) -> Result<Maintenance, SearchError> {
+        self.maintain_with(true)
+    }
+
+    fn maintain_with(&self, force: bool) -> Result<Maintenance, SearchError> {
         let _one = lock(&self.maintaining);
         let mut report = Maintenance::default();
         let (live, slots, built, fits) = {
@@ -809,7 +819,7 @@ impl SearchEngine {
             return Ok(report);
         }
         let newer = slots.saturating_sub(built);
-        if fits && (newer as f64) < ANN_STALE_FRACTION * live as f64 {
+        if !force && fits && (newer as f64) < ANN_STALE_FRACTION * live as f64 {
             return Ok(report);
         }
         if (slots - live) as f64 > COMPACT_FRACTION * slots as f64 {

@@ -5,6 +5,7 @@ import os
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -29,7 +30,9 @@ for flag in [
     opts.add_argument(flag)
 service = Service(executable_path=os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
 driver = webdriver.Chrome(service=service, options=opts)
-wait = WebDriverWait(driver, 20)
+# htmx swaps elements under the test's feet (the vote button after a click): an element
+# gone stale between finding and reading it is read again on the next poll.
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,))
 try:
     # The daily page: titles, abstract starts, author counts, votes.
     driver.get(URL + "/papers/date/2025-03-18")
