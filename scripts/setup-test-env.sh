@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, idempotently:
-# - Debian packages (zstd; chromium + chromium-driver for the browser test) when running as
+# - Debian packages (g++ for USearch; zstd; chromium + chromium-driver for the browser test) when running as
 #   root and they are missing;
 # - a Python venv in target/test-venv with the real clients the compatibility tests drive
 #   (huggingface_hub, feedparser, selenium);
@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# USearch (the HNSW graph) is C++, built from its crates.io source.
+command -v c++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v zstd >/dev/null 2>&1 || need_apt+=(zstd)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
