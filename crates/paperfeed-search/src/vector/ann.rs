@@ -16,7 +16,6 @@
 //! rest a handful of levels.
 
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
@@ -26,8 +25,9 @@ use crate::SearchError;
 
 /// File name of the graph.
 const FILE: &str = "ann.usearch";
-/// Searches that may run at once; USearch keeps a context per concurrent search and fails a
-/// search finding none free, so callers beyond this wait (see [`Permits`]).
+/// Searches that may run at once: USearch keeps a context per concurrent search. A search
+/// finding none free fails and falls back to the exact scan; the web service runs one
+/// engine call per core, far below this.
 const SEARCH_CONTEXTS: usize = 64;
 
 /// HNSW parameters.
@@ -57,7 +57,6 @@ impl Default for AnnParams {
 /// An HNSW graph over slots `0..built_slots` of a set with numbering `numbering`.
 pub struct HnswIndex {
     graph: Index,
-    permits: Permits,
     built_slots: u32,
     numbering: u64,
     params: AnnParams,
@@ -114,7 +113,6 @@ impl HnswIndex {
         );
         Ok(HnswIndex {
             graph,
-            permits: Permits::new(SEARCH_CONTEXTS),
             built_slots: slots,
             numbering,
             params,
@@ -183,7 +181,6 @@ impl HnswIndex {
         graph.change_expansion_search(params.ef_search);
         Ok(HnswIndex {
             graph,
-            permits: Permits::new(SEARCH_CONTEXTS),
             built_slots,
             numbering,
             params,
@@ -197,7 +194,6 @@ impl HnswIndex {
         k: usize,
         filter: Option<&dyn Fn(u32) -> bool>,
     ) -> Vec<u32> {
-        let _permit = self.permits.acquire();
         let found = match filter {
             None => self.graph.search(query, k),
             Some(f) => self
@@ -280,41 +276,6 @@ fn new_graph(dims: usize, params: AnnParams) -> Result<Index, SearchError> {
         multi: false,
     };
     Index::new(&options).map_err(native)
-}
-
-/// A counting semaphore over USearch's search contexts.
-#[derive(Debug)]
-struct Permits {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-impl Permits {
-    fn new(n: usize) -> Self {
-        Permits {
-            free: Mutex::new(n),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn acquire(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
-    }
-}
-
-/// One search context held; released on drop.
-struct Permit<'a>(&'a Permits);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
 }
 
 fn native(e: impl std::fmt::Display) -> SearchError {
