@@ -609,25 +609,33 @@ impl SearchEngine {
         page: Vec<(ArxivId, f32, bool)>,
         snippets: bool,
     ) -> Result<Vec<Hit>, SearchError> {
-        let mut marked = if snippets && !page.is_empty() {
-            let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
-            self.bm25.highlight(query, &ids)?
-        } else {
+        let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
+        let mut shown = if ids.is_empty() {
             Vec::new()
+        } else {
+            self.bm25.show(query, &ids, snippets)?
         };
-        marked.resize(page.len(), None);
+        shown.resize(page.len(), None);
         Ok(page
             .into_iter()
-            .zip(marked)
-            .map(|((id, score, pinned), marked)| {
-                let (title_html, snippet_html) = marked.unzip();
-                Hit {
+            .zip(shown)
+            .map(|((id, score, pinned), shown)| match shown {
+                Some(s) => Hit {
                     id,
                     score,
                     pinned,
-                    title_html,
-                    snippet_html,
-                }
+                    title_html: s.title_html,
+                    snippet_html: s.snippet_html,
+                    paper: Some(s.paper),
+                },
+                None => Hit {
+                    id,
+                    score,
+                    pinned,
+                    title_html: None,
+                    snippet_html: None,
+                    paper: None,
+                },
             })
             .collect())
     }

@@ -433,7 +433,7 @@ pub struct SearchHit {
     /// When v1 appeared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<DateTime<Utc>>,
-    /// Upvotes.
+    /// Upvotes as the search index holds them: it follows votes within seconds.
     pub upvotes: u32,
     /// This paper's page.
     pub url: String,
@@ -493,36 +493,34 @@ pub async fn search(
         Some("false" | "0") => false,
         Some(_) => return Err(WebError::param("snippets", "expected true or false")),
     };
-    let found = service::search(&state, &form, snippets).await?;
-    let hits = found
-        .results
+    let results = service::search_index(&state, &form, snippets).await?;
+    let hits = results
         .hits
-        .iter()
-        .enumerate()
-        .filter_map(|(i, h)| {
-            let paper = found.papers.get(&h.id)?;
+        .into_iter()
+        .filter_map(|h| {
+            let paper = h.paper?;
             Some(SearchHit {
+                url: format!("/papers/{}", h.id),
                 id: h.id.to_string(),
                 score: h.score,
                 pinned: h.pinned,
-                title: paper.title.clone(),
-                title_html: h.title_html.clone(),
-                snippet_html: h.snippet_html.clone(),
-                authors: paper.authors.iter().map(|a| a.name.clone()).collect(),
-                categories: paper.categories.iter().map(|c| c.to_string()).collect(),
-                published_at: paper_date(paper),
-                upvotes: found.upvotes.get(i).copied().unwrap_or(0),
-                url: format!("/papers/{}", h.id),
+                title: paper.title,
+                title_html: h.title_html,
+                snippet_html: h.snippet_html,
+                authors: paper.authors,
+                categories: paper.categories,
+                published_at: paper.date,
+                upvotes: paper.upvotes,
             })
         })
         .collect();
     Ok(Json(SearchResponse {
         query: form.q.clone(),
-        mode: found.results.mode.to_string(),
-        total: found.results.total,
+        mode: results.mode.to_string(),
+        total: results.total,
         offset: form.offset,
         limit: form.limit,
-        semantic_complete: found.results.semantic_complete,
+        semantic_complete: results.semantic_complete,
         hits,
     }))
 }

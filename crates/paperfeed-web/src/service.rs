@@ -225,13 +225,8 @@ pub struct Found {
     pub upvotes: Vec<u32>,
 }
 
-/// Runs a search on a blocking thread and loads the hits' papers and votes (two queries).
-pub async fn search(
-    state: &AppState,
-    form: &SearchForm,
-    snippets: bool,
-) -> Result<Found, WebError> {
-    let request = EngineRequest {
+fn engine_request(form: &SearchForm, snippets: bool) -> EngineRequest {
+    EngineRequest {
         mode: form.mode,
         request: SearchRequest {
             query: form.q.clone(),
@@ -243,7 +238,16 @@ pub async fn search(
             offset: form.offset,
             snippets,
         },
-    };
+    }
+}
+
+/// Runs a search on a blocking thread and loads the hits' papers and votes (two queries).
+pub async fn search(
+    state: &AppState,
+    form: &SearchForm,
+    snippets: bool,
+) -> Result<Found, WebError> {
+    let request = engine_request(form, snippets);
     let results = state.on_engine(move |e| e.search(&request)).await??;
     let ids: Vec<ArxivId> = results.hits.iter().map(|h| h.id.clone()).collect();
     let papers = state.store.get_papers(&ids).await?;
@@ -253,6 +257,18 @@ pub async fn search(
         papers: papers.into_iter().map(|p| (p.id.clone(), p)).collect(),
         upvotes,
     })
+}
+
+/// Runs a search on a blocking thread and lists the hits from what the index stores of them
+/// (title, authors, categories, date, upvotes), without asking the store: the JSON API's
+/// path, whose figures follow the store within one pass of the index job.
+pub async fn search_index(
+    state: &AppState,
+    form: &SearchForm,
+    snippets: bool,
+) -> Result<EngineResults, WebError> {
+    let request = engine_request(form, snippets);
+    Ok(state.on_engine(move |e| e.search(&request)).await??)
 }
 
 /// Papers like `id`, best first, with their upvotes.

@@ -211,6 +211,63 @@ fn search_api_modes_filters_and_exact_limits() {
     );
 }
 
+/// `/api/search` lists hits from what the search index stores, not from the store: every
+/// field must still be the store's, and a vote must reach it within a few index passes.
+#[test]
+fn search_api_hits_match_the_store_and_follow_votes() {
+    let (_, v) = get_json("/api/search?q=vision+language+model&limit=10");
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 10, "{v}");
+    for h in hits {
+        let id = h["id"].as_str().unwrap();
+        let (_, p) = get_json(&format!("/api/papers/{id}"));
+        assert_eq!(h["title"], p["title"], "{id}");
+        assert_eq!(h["categories"], p["categories"], "{id}");
+        assert_eq!(h["publishedAt"], p["publishedAt"], "{id}");
+        assert_eq!(h["upvotes"], p["upvotes"], "{id}");
+        let names: Vec<&Value> = p["authors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["name"])
+            .collect();
+        let hit_names: Vec<&Value> = h["authors"].as_array().unwrap().iter().collect();
+        assert_eq!(hit_names, names, "{id}");
+    }
+    let id = hits[3]["id"].as_str().unwrap().to_string();
+    let before = hits[3]["upvotes"].as_u64().unwrap();
+    let mut c = client();
+    assert_eq!(
+        c.sign_up("search_voter", "a long enough secret").status,
+        303
+    );
+    let csrf = c.csrf();
+    let r = c.post_form(
+        &format!("/papers/{id}/vote"),
+        &[("csrf", &csrf), ("up", "1")],
+        &[],
+    );
+    assert_eq!(r.status, 303);
+    let seen = |id: &str| -> Option<u64> {
+        let (_, v) = get_json(&format!("/api/search?q={id}&mode=bm25&limit=1"));
+        let hit = &v["hits"][0];
+        (hit["id"] == id).then(|| hit["upvotes"].as_u64().unwrap())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = seen(&id).expect("an id search pins the paper");
+        if now == before + 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index still says {now} upvotes for {id}, the store {}",
+            upvotes(&id)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn similar_markdown_openapi_and_feeds() {
     let (s, v) = get_json("/api/papers/2503.12067/similar?limit=3");

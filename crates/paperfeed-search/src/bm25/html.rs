@@ -2,12 +2,11 @@
 //!
 //! Abstracts hold raw `<`, `>`, `&` and LaTeX, and titles are whatever submitters typed, so
 //! every byte of text is escaped here and the `<mark>` tags are the only markup produced.
-//! Highlights come from tantivy's [`SnippetGenerator`] as byte ranges; the rendering is ours
-//! so the escaping does not depend on tantivy's choice of escaper.
+//! Highlights come from a [`Marker`] as byte ranges.
 
 use std::ops::Range;
 
-use tantivy::snippet::SnippetGenerator;
+use super::snippet::Marker;
 
 /// Opening tag around a matched word.
 pub const MARK_OPEN: &str = "<mark>";
@@ -75,30 +74,26 @@ pub fn render_marked(text: &str, ranges: &[Range<usize>]) -> String {
 }
 
 /// The whole title with the query's title terms marked.
-pub(crate) fn title_html(title: &str, generator: &mut SnippetGenerator) -> String {
-    // One fragment as long as the title, so highlight offsets are offsets into the title.
-    generator.set_max_num_chars(title.len() + 1);
-    let snippet = generator.snippet(title);
-    if snippet.fragment_range().start != 0 {
-        return escape(title);
+pub(crate) fn title_html(title: &str, marker: &mut Marker) -> String {
+    // One fragment as long as the title, so mark offsets are offsets into the title.
+    match marker.best_fragment(title, title.len() + 1) {
+        Some(f) if f.range.start == 0 => render_marked(title, &f.marks),
+        _ => escape(title),
     }
-    render_marked(title, snippet.highlighted())
 }
 
 /// The best-matching stretch of the abstract with the query's abstract terms marked, or its
 /// beginning when no term matched there (the paper matched on title or authors).
-pub(crate) fn abstract_html(text: &str, generator: &mut SnippetGenerator) -> String {
-    generator.set_max_num_chars(SNIPPET_CHARS);
-    let snippet = generator.snippet(text);
-    let range = snippet.fragment_range();
-    if snippet.highlighted().is_empty() || text.get(range.clone()).is_none() {
+pub(crate) fn abstract_html(text: &str, marker: &mut Marker) -> String {
+    let Some(fragment) = marker.best_fragment(text, SNIPPET_CHARS) else {
         return leading_excerpt(text, SNIPPET_CHARS);
-    }
+    };
+    let range = fragment.range;
     let mut out = String::new();
     if range.start > 0 {
         out.push_str(ELLIPSIS);
     }
-    out.push_str(&render_marked(&text[range.clone()], snippet.highlighted()));
+    out.push_str(&render_marked(&text[range.clone()], &fragment.marks));
     if range.end < text.len() {
         out.push_str(ELLIPSIS);
     }

@@ -23,6 +23,7 @@ mod html;
 mod ids;
 mod query;
 mod schema;
+mod snippet;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -38,7 +39,6 @@ use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue}
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{ConstScoreQuery, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::snippet::SnippetGenerator;
 use tantivy::{
     DateTime, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher,
     SegmentReader, TantivyDocument, Term,
@@ -164,6 +164,10 @@ pub struct Hit {
     /// The best-matching part of the abstract as HTML, like `title_html`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet_html: Option<String>,
+    /// What the index stores of the paper (as of its last indexing), read with the
+    /// snippets: enough to list the hit without asking the store.
+    #[serde(skip)]
+    pub paper: Option<StoredPaper>,
 }
 
 /// A page of results.
@@ -218,10 +222,18 @@ pub struct Bm25Index {
     ids: Arc<ids::IdCache>,
 }
 
-/// The snippet generators of one query: its terms on the title and on title + abstract.
+/// A hit's document as shown: what the index stores, and highlights when asked.
+#[derive(Debug, Clone)]
+pub(crate) struct Shown {
+    pub(crate) title_html: Option<String>,
+    pub(crate) snippet_html: Option<String>,
+    pub(crate) paper: StoredPaper,
+}
+
+/// The markers of one query: its terms on the title and on title + abstract.
 struct Highlighter {
-    title: SnippetGenerator,
-    text: SnippetGenerator,
+    title: snippet::Marker,
+    text: snippet::Marker,
 }
 
 impl std::fmt::Debug for Bm25Index {
@@ -480,22 +492,16 @@ impl Bm25Index {
         } else {
             None
         };
-        let ids = self.ids_of(&searcher, page.iter().map(|(a, _, _)| *a))?;
         let mut out = Vec::with_capacity(page.len());
-        for ((addr, score, pinned), id) in page.into_iter().zip(ids) {
-            let (title_html, snippet_html) = match highlighter.as_mut() {
-                Some(h) => {
-                    let (title, snippet) = self.highlight_doc(&searcher, h, addr)?;
-                    (Some(title), Some(snippet))
-                }
-                None => (None, None),
-            };
+        for (addr, score, pinned) in page {
+            let shown = self.show_doc(&searcher, highlighter.as_mut(), addr)?;
             out.push(Hit {
-                id,
+                id: shown.paper.id.clone(),
                 score,
                 pinned,
-                title_html,
-                snippet_html,
+                title_html: shown.title_html,
+                snippet_html: shown.snippet_html,
+                paper: Some(shown.paper),
             });
         }
         Ok(SearchResults { total, hits: out })
@@ -559,40 +565,52 @@ impl Bm25Index {
         self.top_by_score(&searcher, &*query, limit)
     }
 
-    /// Highlighted titles and abstract snippets of `ids` for `query`, as [`Bm25Index::search`]
-    /// renders its hits; `None` for a paper the index does not hold. Semantic and fused hits
-    /// are rendered with this, so every mode marks the same words.
-    pub fn highlight(
+    /// The stored fields of each paper in `ids` (`None` for one the index lacks), with its
+    /// title and best abstract fragment highlighted for `query` when `snippets`.
+    pub(crate) fn show(
         &self,
         query: &str,
         ids: &[ArxivId],
-    ) -> Result<Vec<Option<(String, String)>>, SearchError> {
+        snippets: bool,
+    ) -> Result<Vec<Option<Shown>>, SearchError> {
         let searcher = self.reader.searcher();
-        let query = self.queries.user_query(query, &searcher);
-        let mut highlighter = self.highlighter(&searcher, &*query)?;
+        let mut highlighter = if snippets {
+            let query = self.queries.user_query(query, &searcher);
+            Some(self.highlighter(&searcher, &*query)?)
+        } else {
+            None
+        };
         ids.iter()
             .map(|id| match self.find(&searcher, id)? {
                 Some(addr) => self
-                    .highlight_doc(&searcher, &mut highlighter, addr)
+                    .show_doc(&searcher, highlighter.as_mut(), addr)
                     .map(Some),
                 None => Ok(None),
             })
             .collect()
     }
 
-    fn highlight_doc(
+    /// One document read once for both its stored fields and its highlights.
+    fn show_doc(
         &self,
         searcher: &Searcher,
-        h: &mut Highlighter,
+        highlighter: Option<&mut Highlighter>,
         addr: DocAddress,
-    ) -> Result<(String, String), SearchError> {
+    ) -> Result<Shown, SearchError> {
         let doc: TantivyDocument = searcher.doc(addr)?;
-        let title = first_str(&doc, self.fields.title);
-        let abstract_text = first_str(&doc, self.fields.abstract_text);
-        Ok((
-            html::title_html(title, &mut h.title),
-            html::abstract_html(abstract_text, &mut h.text),
-        ))
+        let paper = self.stored_from_doc(&doc)?;
+        let (title_html, snippet_html) = match highlighter {
+            Some(h) => (
+                Some(html::title_html(&paper.title, &mut h.title)),
+                Some(html::abstract_html(&paper.abstract_text, &mut h.text)),
+            ),
+            None => (None, None),
+        };
+        Ok(Shown {
+            title_html,
+            snippet_html,
+            paper,
+        })
     }
 
     fn highlighter(
@@ -601,20 +619,19 @@ impl Bm25Index {
         query: &dyn Query,
     ) -> Result<Highlighter, SearchError> {
         Ok(Highlighter {
-            title: self.snippet_generator(searcher, query, self.fields.title)?,
-            text: self.snippet_generator(searcher, query, self.fields.text)?,
+            title: self.marker(searcher, query, self.fields.title)?,
+            text: self.marker(searcher, query, self.fields.text)?,
         })
     }
 
-    /// Highlights `field` with the query's terms on it and on `text` (which holds the
-    /// same words, analyzed the same way). tantivy's `SnippetGenerator::create` only looks
-    /// at the field itself, and typed queries search `text`.
-    fn snippet_generator(
+    /// Marks the query's terms on `field` and on `text` (which holds the same words,
+    /// analyzed the same way): typed queries search `text`.
+    fn marker(
         &self,
         searcher: &Searcher,
         query: &dyn Query,
         field: Field,
-    ) -> Result<SnippetGenerator, SearchError> {
+    ) -> Result<snippet::Marker, SearchError> {
         let mut terms: Vec<Term> = Vec::new();
         query.query_terms(&mut |term, _| {
             if term.field() == field || term.field() == self.fields.text {
@@ -634,17 +651,8 @@ impl Bm25Index {
                 *slot = slot.max(weight);
             }
         }
-        // Title and text are both analyzed in English; only words that can become one of
-        // these terms are stemmed.
-        let tokenizer = schema::english_analyzer_gated(schema::StemGate::for_terms(
-            weighted.keys().map(String::as_str),
-        ));
-        Ok(SnippetGenerator::new(
-            weighted,
-            tokenizer,
-            field,
-            html::SNIPPET_CHARS,
-        ))
+        // Title and text are both analyzed in English.
+        Ok(snippet::Marker::new(weighted))
     }
 
     fn top_by_score(
@@ -806,7 +814,10 @@ impl Bm25Index {
         searcher: &Searcher,
         addr: DocAddress,
     ) -> Result<StoredPaper, SearchError> {
-        let doc: TantivyDocument = searcher.doc(addr)?;
+        self.stored_from_doc(&searcher.doc(addr)?)
+    }
+
+    fn stored_from_doc(&self, doc: &TantivyDocument) -> Result<StoredPaper, SearchError> {
         let f = &self.fields;
         let all = |field| {
             doc.get_all(field)
@@ -814,9 +825,9 @@ impl Bm25Index {
                 .collect::<Vec<_>>()
         };
         Ok(StoredPaper {
-            id: parse_stored_id(first_str(&doc, f.id))?,
-            title: first_str(&doc, f.title).to_string(),
-            abstract_text: first_str(&doc, f.abstract_text).to_string(),
+            id: parse_stored_id(first_str(doc, f.id))?,
+            title: first_str(doc, f.title).to_string(),
+            abstract_text: first_str(doc, f.abstract_text).to_string(),
             authors: all(f.authors),
             categories: all(f.category_codes),
             date: doc

@@ -45,7 +45,7 @@ pub(crate) const NAME_ANALYZER: &str = "pf_name";
 pub(crate) const CODE_ANALYZER: &str = "pf_code";
 
 /// Tokens longer than this are dropped (base64 blobs, long URLs, LaTeX soup).
-const MAX_TOKEN_BYTES: usize = 40;
+pub(crate) const MAX_TOKEN_BYTES: usize = 40;
 
 /// Lucene's English stop words, the list bm25s uses too: a longer list removes words
 /// ("system", "use") that carry meaning in paper titles.
@@ -161,38 +161,19 @@ pub(crate) fn english_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The English analyzer for highlighting: words `gate` stops come out empty, with their
-/// offsets, before lowercasing, stop words and stemming (see [`StemGate`]). The other words
-/// come out as [`english_analyzer`] makes them.
-pub(crate) fn english_analyzer_gated(gate: StemGate) -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
-        .filter(MinCharsFilter(2))
-        .filter(gate)
-        .filter(LowerCaser)
-        .filter(StopWordFilter::remove(
-            ENGLISH_STOP_WORDS.iter().map(|w| (*w).to_string()),
-        ))
-        .filter(Stemmer::new(Language::English))
-        .build()
-}
-
-/// Lets through only the words that can stem to one of a set of terms, and empties the
-/// others (keeping their offsets).
+/// Tells which words can stem to one of a set of terms, before they are analyzed.
 ///
-/// Why: highlighting tokenizes every shown abstract, and lowercasing, stop-word lookups and
+/// Why: highlighting reads every shown abstract, and lowercasing, stop-word lookups and
 /// stemming of each word were a fifth of a hybrid search's CPU time under load, though only
 /// words that can become a query term matter. Porter2 only rewrites a word's suffix and
 /// keeps at least two letters, so a word's stem starts with its first two letters
 /// (lowercased), except for the exceptions `dying`, `lying` and `tying` (`die`, `lie`,
 /// `tie`): a word is let through when its first two letters (or, for `dy`, `ly`, `ty`, those
-/// with `i`) begin some term. An empty term never matches, so an emptied word is never
-/// highlighted, and its offsets still shape the fragments. The default gate lets everything
-/// through.
-#[derive(Clone, Debug, Default)]
+/// with `i`) begin some term.
+#[derive(Clone, Debug)]
 pub(crate) struct StemGate {
-    /// First two characters of each term; `None`: no gate.
-    prefixes: Option<Vec<[char; 2]>>,
+    /// First two characters of each term, sorted.
+    prefixes: Vec<[char; 2]>,
 }
 
 impl StemGate {
@@ -201,15 +182,11 @@ impl StemGate {
         let mut prefixes: Vec<[char; 2]> = terms.into_iter().filter_map(first_two).collect();
         prefixes.sort_unstable();
         prefixes.dedup();
-        StemGate {
-            prefixes: Some(prefixes),
-        }
+        StemGate { prefixes }
     }
 
-    fn lets_through(&self, word: &str) -> bool {
-        let Some(prefixes) = &self.prefixes else {
-            return true;
-        };
+    /// Whether `word` (as cut from the text, any case) may analyze to one of the terms.
+    pub(crate) fn lets_through(&self, word: &str) -> bool {
         let Some(two) = first_two(word) else {
             // One-letter words are not stemmed, and terms have two letters at least.
             return false;
@@ -220,12 +197,12 @@ impl StemGate {
             return true;
         }
         let mut two = two.map(|c| c.to_ascii_lowercase());
-        if prefixes.contains(&two) {
+        if self.prefixes.contains(&two) {
             return true;
         }
         if matches!(two, ['d' | 'l' | 't', 'y']) {
             two[1] = 'i';
-            return prefixes.contains(&two);
+            return self.prefixes.contains(&two);
         }
         false
     }
@@ -234,59 +211,6 @@ impl StemGate {
 fn first_two(word: &str) -> Option<[char; 2]> {
     let mut chars = word.chars();
     Some([chars.next()?, chars.next()?])
-}
-
-impl TokenFilter for StemGate {
-    type Tokenizer<T: Tokenizer> = StemGateTokenizer<T>;
-
-    fn transform<T: Tokenizer>(self, inner: T) -> StemGateTokenizer<T> {
-        StemGateTokenizer { gate: self, inner }
-    }
-}
-
-/// [`StemGate`] applied to a tokenizer.
-#[derive(Clone, Debug)]
-pub(crate) struct StemGateTokenizer<T> {
-    gate: StemGate,
-    inner: T,
-}
-
-impl<T: Tokenizer> Tokenizer for StemGateTokenizer<T> {
-    type TokenStream<'a> = StemGateStream<'a, T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        StemGateStream {
-            gate: &self.gate,
-            tail: self.inner.token_stream(text),
-        }
-    }
-}
-
-/// The token stream of [`StemGateTokenizer`].
-#[derive(Debug)]
-pub(crate) struct StemGateStream<'a, S> {
-    gate: &'a StemGate,
-    tail: S,
-}
-
-impl<S: TokenStream> TokenStream for StemGateStream<'_, S> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        if !self.gate.lets_through(&self.tail.token().text) {
-            self.tail.token_mut().text.clear();
-        }
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
 }
 
 /// The author-name analyzer: words lowercased, nothing removed.
@@ -439,13 +363,7 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 3000, "only {checked} words checked");
-        let gate = StemGate::for_terms(["network", "die"]);
-        let gated = analyze(
-            &mut english_analyzer_gated(gate),
-            "Dying networks, the Network of cats and dice",
-        );
-        // Stopped words, stop words among them, come out empty and still count as words.
-        assert_eq!(gated, ["die", "network", "", "network", "", "", "", "dice"]);
+        assert!(!StemGate::for_terms(["network"]).lets_through("the"));
     }
 
     #[test]
