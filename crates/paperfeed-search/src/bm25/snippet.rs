@@ -189,6 +189,6 @@ mod tests {
         let mut m = marker(&[("epsilon", 1.0)]);
         let f = m.best_fragment(text, 16).unwrap();
         assert_eq!(&text[f.range.clone()], "epsilon gamma");
-        assert_eq!(f.marks, [0..7]);
+        assert_eq!(f.marks, vec![0..7]);
     }
 }
