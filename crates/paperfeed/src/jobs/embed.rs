@@ -177,6 +177,8 @@ impl EmbedJob {
         }
         if report.embedded > 0 || report.dropped_other > 0 {
             self.persist(true).await?;
+        } else if !cancel.is_cancelled() {
+            self.repair_graph().await?;
         }
         report.elapsed = started.elapsed();
         Ok(report)
@@ -194,6 +196,21 @@ impl EmbedJob {
         })
         .await
         .context("vector saving thread failed")?
+    }
+
+    /// Builds and saves the graph when it is due though nothing was embedded: its file was
+    /// lost or unreadable (the engine then scans every vector, a hundred times slower at
+    /// 75k papers), or the engine's graph settings changed.
+    async fn repair_graph(&self) -> Result<()> {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            if engine.maintain()?.graph_built {
+                engine.persist_vectors()?;
+            }
+            Ok(())
+        })
+        .await
+        .context("graph building thread failed")?
     }
 
     /// Runs every `every` until `cancel` fires, retrying failures with backoff.
@@ -327,6 +344,71 @@ mod tests {
         // Nothing left: a rerun embeds nothing.
         let third = job.run_once(&CancellationToken::new(), None).await.unwrap();
         assert_eq!(third.embedded, 0);
+    }
+
+    /// Regression: with its graph file gone, a data dir above the graph threshold was
+    /// searched by exact scan until new papers came to embed.
+    #[tokio::test]
+    async fn a_lost_graph_is_rebuilt_though_nothing_is_left_to_embed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("db.sqlite"))
+                .await
+                .unwrap(),
+        );
+        store
+            .upsert_papers(crate::jobs::index::tests::sample_papers(300))
+            .await
+            .unwrap();
+        let open = || {
+            let options = EngineOptions {
+                ann_threshold: 100,
+                ..EngineOptions::default()
+            };
+            let bundled = paperfeed_search::embed::load::load_embedder(None).unwrap();
+            Arc::new(
+                SearchEngine::open(
+                    &dir.path().join("index"),
+                    &dir.path().join("vectors"),
+                    bundled,
+                    options,
+                )
+                .unwrap(),
+            )
+        };
+        let engine = open();
+        let job = EmbedJob::new(store.clone(), engine.clone(), dir.path().join("vectors"));
+        assert_eq!(
+            job.run_once(&CancellationToken::new(), None)
+                .await
+                .unwrap()
+                .embedded,
+            300
+        );
+        assert_eq!(engine.vector_index_kind(), "hnsw");
+        drop(job);
+        drop(engine);
+        let graphs: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path().join("vectors"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("graph"))
+            .filter(|g| g.is_dir())
+            .collect();
+        assert_eq!(graphs.len(), 1);
+        std::fs::remove_dir_all(&graphs[0]).unwrap();
+
+        let engine = open();
+        assert_eq!(engine.vector_count(), 300);
+        assert_eq!(engine.vector_index_kind(), "exact");
+        let job = EmbedJob::new(store.clone(), engine.clone(), dir.path().join("vectors"));
+        assert_eq!(
+            job.run_once(&CancellationToken::new(), None)
+                .await
+                .unwrap()
+                .embedded,
+            0
+        );
+        assert_eq!(engine.vector_index_kind(), "hnsw");
+        assert!(graphs[0].is_dir(), "the rebuilt graph is saved");
     }
 
     #[tokio::test]
