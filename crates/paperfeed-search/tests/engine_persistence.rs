@@ -155,3 +155,35 @@ fn vectors_of_another_model_are_refused() {
     let err = SearchEngine::open(&index, &root, other, EngineOptions::default()).unwrap_err();
     assert!(matches!(err, SearchError::ModelMismatch { .. }), "{err}");
 }
+
+/// A graph saved in an older layout (f32 vectors, before `graph.json` recorded a format) is
+/// not loaded: the engine scans until maintenance rebuilds it in the current layout.
+#[test]
+fn a_graph_of_an_older_layout_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (index, root) = (dir.path().join("index"), dir.path().join("vectors"));
+    let model = load_embedder(None).unwrap();
+    let papers = fixture();
+    let open = || SearchEngine::open(&index, &root, model.clone(), options(VectorLayout::F32));
+    {
+        let engine = open().unwrap();
+        engine.upsert_vectors(&vectors(&model, &papers)).unwrap();
+        assert!(engine.maintain().unwrap().graph_built);
+        engine.persist_vectors().unwrap();
+    }
+    let meta = model_dir(&root, &model.identity().key()).join("graph/graph.json");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta).unwrap()).unwrap();
+    assert!(record["format"].as_u64().unwrap() >= 2, "{record}");
+    record.as_object_mut().unwrap().remove("format");
+    std::fs::write(&meta, serde_json::to_vec(&record).unwrap()).unwrap();
+
+    let engine = open().unwrap();
+    assert_eq!(engine.vector_count(), papers.len());
+    assert_eq!(engine.vector_index_kind(), "exact");
+    assert!(engine.maintain().unwrap().graph_built);
+    assert_eq!(engine.vector_index_kind(), "hnsw");
+    engine.persist_vectors().unwrap();
+    drop(engine);
+    assert_eq!(open().unwrap().vector_index_kind(), "hnsw");
+}

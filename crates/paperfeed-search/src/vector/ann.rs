@@ -11,9 +11,14 @@
 //! 14 s against 44 s. It is built without its optional SIMD library (NumKong), which costs
 //! minutes of compile time for a tenth of a millisecond here; replacing its scalar inner
 //! product by the set's SIMD one measured no faster either: the walk waits on memory
-//! (random 1 KiB vectors), not on arithmetic. Quantizing the graph to int8 made it faster
-//! (0.32 ms) but lost recall (0.87 at 10), as these vectors' few large components leave the
-//! rest a handful of levels.
+//! (random 1 KiB vectors), not on arithmetic. So the graph keeps its vectors in bfloat16:
+//! half the bytes to fetch per visited node, and widening bfloat16 is a shift. Against the
+//! f32 graph, 240 hybrid searches on the 74,728 papers returned the same top 10 (99.4% of
+//! them shared with an exact scan, as before), the graph file fell from 88 to 49 MB, and the
+//! search API served 10-30% more requests a second. Scores are not taken from the graph
+//! anyway (see above). Quantizing the graph to int8 made it faster still (0.32 ms) but lost
+//! recall (0.87 at 10), as these vectors' few large components leave the rest a handful of
+//! levels.
 
 use std::path::Path;
 use std::time::Instant;
@@ -25,6 +30,9 @@ use crate::SearchError;
 
 /// File name of the graph.
 const FILE: &str = "ann.usearch";
+/// Version of the graph's layout, recorded beside it: a graph of another version is
+/// rebuilt. 1: f32 vectors (recorded as no version); 2: bfloat16 vectors.
+pub(crate) const FORMAT: u32 = 2;
 /// Searches that may run at once: USearch keeps a context per concurrent search. A search
 /// finding none free fails and falls back to the exact scan; the web service runs one
 /// engine call per core, far below this.
@@ -269,7 +277,7 @@ fn new_graph(dims: usize, params: AnnParams) -> Result<Index, SearchError> {
         dimensions: dims,
         // Unit vectors: inner product is cosine similarity, distance `1 - dot`.
         metric: MetricKind::IP,
-        quantization: ScalarKind::F32,
+        quantization: ScalarKind::BF16,
         connectivity: params.max_connections,
         expansion_add: params.ef_construction,
         expansion_search: params.ef_search,

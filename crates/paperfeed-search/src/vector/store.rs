@@ -21,6 +21,7 @@ use paperfeed_core::ArxivId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::ann;
 use super::flat::Flat;
 use super::{AnnParams, HnswIndex, SlotTag, VectorLayout, VectorSet};
 use crate::SearchError;
@@ -69,9 +70,16 @@ struct JournalHeader {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct GraphMeta {
+    /// [`ann::FORMAT`] of the graph; graphs written before it was recorded are 1.
+    #[serde(default = "first_graph_format")]
+    format: u32,
     numbering: u64,
     built_slots: u32,
     points: usize,
+}
+
+fn first_graph_format() -> u32 {
+    1
 }
 
 /// What [`VectorDir::load`] found.
@@ -152,6 +160,10 @@ impl VectorDir {
         if meta.numbering != set.numbering() || meta.built_slots as usize > set.slots() {
             return None;
         }
+        if meta.format != ann::FORMAT {
+            tracing::info!(dir = %gdir.display(), format = meta.format, "HNSW graph of an older layout; it will be rebuilt");
+            return None;
+        }
         match HnswIndex::load(&gdir, meta.built_slots, meta.numbering, set.dims(), params) {
             Ok(ann) if ann.points() == meta.points => Some(ann),
             Ok(_) => {
@@ -181,6 +193,7 @@ impl VectorDir {
                     remove_dir(&tmp)?;
                     ann.save(&tmp)?;
                     let meta = GraphMeta {
+                        format: ann::FORMAT,
                         numbering: ann.numbering(),
                         built_slots: ann.built_slots(),
                         points: ann.points(),
