@@ -223,8 +223,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn register_model(&self, key: &ModelKey, identity: &serde_json::Value) -> Result<()>;
 
     /// Up to `limit` papers without a current embedding for `model` (never embedded, or
-    /// whose title or abstract changed since), in id order.
-    async fn papers_needing_embedding(&self, model: &ModelKey, limit: u32) -> Result<Vec<Paper>>;
+    /// whose title or abstract changed since), in id order, after `after` when given: a job
+    /// passes the last id of its previous batch, so each batch reads on from there instead
+    /// of from the first paper again.
+    async fn papers_needing_embedding(
+        &self,
+        model: &ModelKey,
+        after: Option<&ArxivId>,
+        limit: u32,
+    ) -> Result<Vec<Paper>>;
 
     /// How many papers still need an embedding for `model`.
     async fn count_needing_embedding(&self, model: &ModelKey) -> Result<u64>;

@@ -64,7 +64,7 @@ async fn embedding_follows_the_text_of_each_paper() {
     let (_dir, store, papers) = setup(40).await;
     let a = model_a();
     assert_eq!(store.count_needing_embedding(&a).await.unwrap(), 40);
-    let first = store.papers_needing_embedding(&a, 15).await.unwrap();
+    let first = store.papers_needing_embedding(&a, None, 15).await.unwrap();
     assert_eq!(first, papers[..15].to_vec(), "id order");
 
     let vectors: Vec<(ArxivId, Vec<f32>)> = first
@@ -74,8 +74,16 @@ async fn embedding_follows_the_text_of_each_paper() {
     store.put_embeddings(&a, vectors.clone()).await.unwrap();
     assert_eq!(store.count_needing_embedding(&a).await.unwrap(), 25);
     assert_eq!(
-        store.papers_needing_embedding(&a, 100).await.unwrap(),
+        store.papers_needing_embedding(&a, None, 100).await.unwrap(),
         papers[15..].to_vec()
+    );
+    // Reading on after a batch's last id.
+    assert_eq!(
+        store
+            .papers_needing_embedding(&a, Some(&papers[20].id), 100)
+            .await
+            .unwrap(),
+        papers[21..].to_vec()
     );
     assert_eq!(all_vectors(&store, &a, 4).await, vectors);
 
@@ -94,7 +102,7 @@ async fn embedding_follows_the_text_of_each_paper() {
         .await
         .unwrap();
     assert_eq!(store.count_needing_embedding(&a).await.unwrap(), 27);
-    let stale = store.papers_needing_embedding(&a, 2).await.unwrap();
+    let stale = store.papers_needing_embedding(&a, None, 2).await.unwrap();
     assert_eq!(
         stale.iter().map(|p| p.id.clone()).collect::<Vec<_>>(),
         [retitled.id.clone(), reabstracted.id.clone()]

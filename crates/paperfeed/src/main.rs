@@ -19,6 +19,12 @@ use clap::Parser;
 
 use crate::cli::Cli;
 
+/// mimalloc instead of glibc's allocator: a search allocates hundreds of small strings and
+/// vectors across threads, and glibc spent several percent of the server's CPU in
+/// `malloc`/`free` and grew per-thread arenas while indexing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.quiet);

@@ -40,12 +40,14 @@ const NEEDING_SQL: &str = "FROM papers p \
 pub(crate) async fn needing(
     conn: &mut SqliteConnection,
     model: &ModelKey,
+    after: Option<&ArxivId>,
     limit: u32,
 ) -> Result<Vec<Paper>> {
-    let sql = format!("SELECT p.id, p.doc {NEEDING_SQL} ORDER BY p.id LIMIT ?2");
+    let sql = format!("SELECT p.id, p.doc {NEEDING_SQL} AND p.id > ?3 ORDER BY p.id LIMIT ?2");
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(model.0.as_str())
         .bind(i64::from(limit))
+        .bind(after.map_or("", ArxivId::as_str))
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| paper_from_row(r, 0, 1)).collect()

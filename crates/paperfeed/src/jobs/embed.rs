@@ -102,18 +102,21 @@ impl EmbedJob {
         self.engine.set_pending_embeddings(Some(total));
         let mut report = EmbedReport::default();
         let mut since_persist = 0u64;
+        // Papers are read in id order; each batch reads on after the last one.
+        let mut after: Option<ArxivId> = None;
         loop {
             if cancel.is_cancelled() || self.max_papers.is_some_and(|m| report.embedded >= m) {
                 break;
             }
             let papers = self
                 .store
-                .papers_needing_embedding(&key, self.batch)
+                .papers_needing_embedding(&key, after.as_ref(), self.batch)
                 .await
                 .context("cannot read papers to embed")?;
-            if papers.is_empty() {
+            let Some(last) = papers.last() else {
                 break;
-            }
+            };
+            after = Some(last.id.clone());
             // Only the model goes to the thread: an abandoned batch must not keep the engine
             // (and its index writer) alive.
             let embedder = self.engine.embedder().clone();
