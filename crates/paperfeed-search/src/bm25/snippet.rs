@@ -9,7 +9,7 @@
 //! `max_bytes` that start at a word, scored by the weights of the terms they hold, the
 //! earliest of the best.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use tantivy::tokenizer::TextAnalyzer;
@@ -22,6 +22,8 @@ pub(crate) struct Marker {
     terms: BTreeMap<String, f32>,
     gate: StemGate,
     english: TextAnalyzer,
+    /// Words let through the gate, analyzed: a query's hits share much of their wording.
+    seen: HashMap<String, Option<f32>>,
 }
 
 /// A stretch of text and the query terms in it.
@@ -42,6 +44,7 @@ impl Marker {
             terms,
             gate,
             english: schema::english_analyzer(),
+            seen: HashMap::new(),
         }
     }
 
@@ -50,13 +53,19 @@ impl Marker {
         if !self.gate.lets_through(word) {
             return None;
         }
+        if let Some(&known) = self.seen.get(word) {
+            return known;
+        }
+        let mut weight = None;
         let mut stream = self.english.token_stream(word);
         while stream.advance() {
             if let Some(&w) = self.terms.get(&stream.token().text) {
-                return Some(w);
+                weight = Some(w);
+                break;
             }
         }
-        None
+        self.seen.insert(word.to_string(), weight);
+        weight
     }
 
     /// The best window of at most `max_bytes` bytes holding query terms, if any word of
@@ -105,15 +114,13 @@ fn keep_better(best: &mut Option<Fragment>, candidate: Fragment) {
 /// than [`MAX_TOKEN_BYTES`] bytes.
 struct Words<'a> {
     text: &'a str,
-    chars: std::str::CharIndices<'a>,
+    /// Byte offset of the next character to look at.
+    at: usize,
 }
 
 impl<'a> Words<'a> {
     fn new(text: &'a str) -> Self {
-        Words {
-            text,
-            chars: text.char_indices(),
-        }
+        Words { text, at: 0 }
     }
 }
 
@@ -121,17 +128,37 @@ impl Iterator for Words<'_> {
     type Item = Range<usize>;
 
     fn next(&mut self) -> Option<Range<usize>> {
+        let bytes = self.text.as_bytes();
         loop {
-            let (start, _) = self.chars.find(|(_, c)| c.is_alphanumeric())?;
-            let end = self
-                .chars
-                .find(|(_, c)| !c.is_alphanumeric())
-                .map_or(self.text.len(), |(i, _)| i);
+            let start = self.skip(bytes, false)?;
+            let end = self.skip(bytes, true).unwrap_or(bytes.len());
             let len = end - start;
             if len < MAX_TOKEN_BYTES && (len >= 8 || self.text[start..end].chars().count() >= 2) {
                 return Some(start..end);
             }
         }
+    }
+}
+
+impl Words<'_> {
+    /// Moves past characters that are (`inside`) or are not letters and digits, returning
+    /// the offset of the first one that is not, if any. ASCII is checked byte by byte:
+    /// abstracts are almost all ASCII, and decoding every character was most of the cost.
+    fn skip(&mut self, bytes: &[u8], inside: bool) -> Option<usize> {
+        while self.at < bytes.len() {
+            let b = bytes[self.at];
+            let (alnum, width) = if b.is_ascii() {
+                (b.is_ascii_alphanumeric(), 1)
+            } else {
+                let c = self.text[self.at..].chars().next()?;
+                (c.is_alphanumeric(), c.len_utf8())
+            };
+            if alnum != inside {
+                return Some(self.at);
+            }
+            self.at += width;
+        }
+        None
     }
 }
 
