@@ -392,7 +392,7 @@ impl SearchEngine {
         let total = list.len();
         let page: Vec<(ArxivId, f32, bool)> =
             list.into_iter().skip(r.offset).take(r.limit).collect();
-        let hits = self.render(&r.query, page, r.snippets)?;
+        let hits = self.render(&r.query, page, r.snippets, r.stored)?;
         Ok(EngineResults {
             mode: req.mode,
             total,
@@ -608,9 +608,10 @@ impl SearchEngine {
         query: &str,
         page: Vec<(ArxivId, f32, bool)>,
         snippets: bool,
+        stored: bool,
     ) -> Result<Vec<Hit>, SearchError> {
         let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
-        let mut shown = if ids.is_empty() {
+        let mut shown = if ids.is_empty() || !(snippets || stored) {
             Vec::new()
         } else {
             self.bm25.show(query, &ids, snippets)?

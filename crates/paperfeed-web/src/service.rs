@@ -237,6 +237,7 @@ fn engine_request(form: &SearchForm, snippets: bool) -> EngineRequest {
             limit: form.limit,
             offset: form.offset,
             snippets,
+            stored: false,
         },
     }
 }
@@ -267,7 +268,8 @@ pub async fn search_index(
     form: &SearchForm,
     snippets: bool,
 ) -> Result<EngineResults, WebError> {
-    let request = engine_request(form, snippets);
+    let mut request = engine_request(form, snippets);
+    request.request.stored = true;
     Ok(state.on_engine(move |e| e.search(&request)).await??)
 }
 

@@ -234,6 +234,16 @@ fn search_api_hits_match_the_store_and_follow_votes() {
         let hit_names: Vec<&Value> = h["authors"].as_array().unwrap().iter().collect();
         assert_eq!(hit_names, names, "{id}");
     }
+    // Without snippets the same hits come with the same fields.
+    let (_, plain) = get_json("/api/search?q=vision+language+model&limit=10&snippets=false");
+    let plain = plain["hits"].as_array().unwrap();
+    assert_eq!(plain.len(), 10);
+    for (h, p) in hits.iter().zip(plain) {
+        assert_eq!(h["id"], p["id"]);
+        assert_eq!(h["title"], p["title"]);
+        assert_eq!(h["authors"], p["authors"]);
+        assert!(p.get("snippetHtml").is_none(), "{p}");
+    }
     let id = hits[3]["id"].as_str().unwrap().to_string();
     let before = hits[3]["upvotes"].as_u64().unwrap();
     let mut c = client();

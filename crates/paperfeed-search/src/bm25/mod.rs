@@ -124,6 +124,9 @@ pub struct SearchRequest {
     pub offset: usize,
     /// Whether to render highlighted titles and abstract snippets.
     pub snippets: bool,
+    /// Whether each hit carries what the index stores of its paper ([`Hit::paper`]). It
+    /// costs a document read per hit, which snippets pay anyway: with them it is always on.
+    pub stored: bool,
 }
 
 impl SearchRequest {
@@ -138,6 +141,7 @@ impl SearchRequest {
             limit: 10,
             offset: 0,
             snippets: true,
+            stored: false,
         }
     }
 
@@ -166,8 +170,8 @@ pub struct Hit {
     /// The best-matching part of the abstract as HTML, like `title_html`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet_html: Option<String>,
-    /// What the index stores of the paper (as of its last indexing), read with the
-    /// snippets: enough to list the hit without asking the store.
+    /// What the index stores of the paper (as of its last indexing), when snippets or
+    /// stored fields were asked for: enough to list the hit without asking the store.
     #[serde(skip)]
     pub paper: Option<StoredPaper>,
 }
@@ -495,6 +499,20 @@ impl Bm25Index {
             None
         };
         let mut out = Vec::with_capacity(page.len());
+        if !(req.snippets || req.stored) {
+            let ids = self.ids_of(&searcher, page.iter().map(|(a, _, _)| *a))?;
+            for ((_, score, pinned), id) in page.into_iter().zip(ids) {
+                out.push(Hit {
+                    id,
+                    score,
+                    pinned,
+                    title_html: None,
+                    snippet_html: None,
+                    paper: None,
+                });
+            }
+            return Ok(SearchResults { total, hits: out });
+        }
         for (addr, score, pinned) in page {
             let shown = self.show_doc(&searcher, highlighter.as_mut(), addr)?;
             out.push(Hit {

@@ -62,6 +62,7 @@ pub async fn search(settings: &Settings, args: SearchArgs) -> Result<ExitCode> {
             limit: args.limit,
             offset: args.offset,
             snippets: false,
+            stored: false,
         },
     };
     let e = engine.clone();
