@@ -610,34 +610,17 @@ impl SearchEngine {
         snippets: bool,
         stored: bool,
     ) -> Result<Vec<Hit>, SearchError> {
-        let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
-        let mut shown = if ids.is_empty() || !(snippets || stored) {
+        let mut shown = if page.is_empty() || !(snippets || stored) {
             Vec::new()
         } else {
+            let ids: Vec<ArxivId> = page.iter().map(|(id, _, _)| id.clone()).collect();
             self.bm25.show(query, &ids, snippets)?
         };
         shown.resize(page.len(), None);
         Ok(page
             .into_iter()
             .zip(shown)
-            .map(|((id, score, pinned), shown)| match shown {
-                Some(s) => Hit {
-                    id,
-                    score,
-                    pinned,
-                    title_html: s.title_html,
-                    snippet_html: s.snippet_html,
-                    paper: Some(s.paper),
-                },
-                None => Hit {
-                    id,
-                    score,
-                    pinned,
-                    title_html: None,
-                    snippet_html: None,
-                    paper: None,
-                },
-            })
+            .map(|((id, score, pinned), shown)| Hit::new(id, score, pinned, shown))
             .collect())
     }
 

@@ -176,6 +176,24 @@ pub struct Hit {
     pub paper: Option<StoredPaper>,
 }
 
+impl Hit {
+    /// A hit with what was read of its document, if anything.
+    pub(crate) fn new(id: ArxivId, score: f32, pinned: bool, shown: Option<Shown>) -> Self {
+        let (title_html, snippet_html, paper) = match shown {
+            Some(s) => (s.title_html, s.snippet_html, Some(s.paper)),
+            None => (None, None, None),
+        };
+        Hit {
+            id,
+            score,
+            pinned,
+            title_html,
+            snippet_html,
+            paper,
+        }
+    }
+}
+
 /// A page of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResults {
@@ -498,31 +516,19 @@ impl Bm25Index {
         } else {
             None
         };
-        let mut out = Vec::with_capacity(page.len());
         if !(req.snippets || req.stored) {
             let ids = self.ids_of(&searcher, page.iter().map(|(a, _, _)| *a))?;
-            for ((_, score, pinned), id) in page.into_iter().zip(ids) {
-                out.push(Hit {
-                    id,
-                    score,
-                    pinned,
-                    title_html: None,
-                    snippet_html: None,
-                    paper: None,
-                });
-            }
-            return Ok(SearchResults { total, hits: out });
+            let hits = page
+                .into_iter()
+                .zip(ids)
+                .map(|((_, score, pinned), id)| Hit::new(id, score, pinned, None))
+                .collect();
+            return Ok(SearchResults { total, hits });
         }
+        let mut out = Vec::with_capacity(page.len());
         for (addr, score, pinned) in page {
             let shown = self.show_doc(&searcher, highlighter.as_mut(), addr)?;
-            out.push(Hit {
-                id: shown.paper.id.clone(),
-                score,
-                pinned,
-                title_html: shown.title_html,
-                snippet_html: shown.snippet_html,
-                paper: Some(shown.paper),
-            });
+            out.push(Hit::new(shown.paper.id.clone(), score, pinned, Some(shown)));
         }
         Ok(SearchResults { total, hits: out })
     }
