@@ -278,16 +278,24 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn interrupted_embedding_resumes_and_embeds_each_paper_once() {
+    /// A store in a fresh temporary dir holding the first `n` sample papers.
+    async fn store_with(n: usize) -> (tempfile::TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = Arc::new(
             SqliteStore::open(&dir.path().join("db.sqlite"))
                 .await
                 .unwrap(),
         );
-        let papers = crate::jobs::index::tests::sample_papers(300);
-        store.upsert_papers(papers).await.unwrap();
+        store
+            .upsert_papers(crate::jobs::index::tests::sample_papers(n))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn interrupted_embedding_resumes_and_embeds_each_paper_once() {
+        let (dir, store) = store_with(300).await;
         let bundled = paperfeed_search::embed::load::load_embedder(None).unwrap();
         let cancel = CancellationToken::new();
         let counting = Arc::new(Counting {
@@ -353,16 +361,7 @@ mod tests {
     /// searched by exact scan until new papers came to embed.
     #[tokio::test]
     async fn a_lost_graph_is_rebuilt_though_nothing_is_left_to_embed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("db.sqlite"))
-                .await
-                .unwrap(),
-        );
-        store
-            .upsert_papers(crate::jobs::index::tests::sample_papers(300))
-            .await
-            .unwrap();
+        let (dir, store) = store_with(300).await;
         let open = || {
             let options = EngineOptions {
                 ann_threshold: 100,
@@ -416,16 +415,7 @@ mod tests {
 
     #[tokio::test]
     async fn switching_models_never_mixes_vectors_and_drops_the_old_ones_when_done() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("db.sqlite"))
-                .await
-                .unwrap(),
-        );
-        store
-            .upsert_papers(crate::jobs::index::tests::sample_papers(60))
-            .await
-            .unwrap();
+        let (dir, store) = store_with(60).await;
         let vectors = dir.path().join("vectors");
         let open = |embedder: Arc<dyn Embedder>| {
             Arc::new(
