@@ -680,8 +680,9 @@ impl SearchEngine {
         Ok(())
     }
 
-    /// Merges the keyword index into one segment (see [`Bm25Index::merge_segments`]): after
-    /// a bulk build, so queries walk one postings list per term instead of one per segment.
+    /// Merges the keyword index into one segment per indexing thread (see
+    /// [`Bm25Index::merge_segments`]): after a bulk build, so queries walk few postings
+    /// lists per term.
     pub fn merge_segments(&self) -> Result<(), SearchError> {
         self.bm25.merge_segments()?;
         self.reader.reload()?;

@@ -25,8 +25,8 @@ pub const BATCH: u32 = 1_000;
 /// during a large catch-up; a killed job redoes at most this many.
 pub const COMMIT_EVERY: u64 = 50_000;
 /// A catch-up that indexed at least this many papers (a reindex, a first import) ends by
-/// merging the index into one segment: a bulk build leaves several, and every query pays
-/// for each.
+/// merging the index into one segment per indexing thread: a bulk build leaves several,
+/// and every query pays for each.
 pub const MERGE_AFTER: u64 = 10_000;
 
 /// What a catch-up did.
