@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::{IndexReader, ReloadPolicy};
 
 use crate::SearchError;
-use crate::bm25::{self, Bm25Index, Filters, Hit, SearchRequest, Sort};
+use crate::bm25::{self, Bm25Index, Filters, Hit, QUOTATION_WORDS, SearchRequest, Sort};
 use crate::embed::{Embedder, ModelIdentity};
 use crate::fusion::{self, FusionChoice, FusionSource};
 use crate::vector::store::{self, VectorDir};
@@ -168,6 +168,10 @@ impl Default for EngineOptions {
 pub const DEFAULT_ANN_THRESHOLD: usize = 20_000;
 /// Candidates per list fused by default (the anchors' RRF fuses the top 100 too).
 pub const DEFAULT_DEPTH: usize = 100;
+/// Most results (offset and page) a light search shows (see [`SearchEngine::is_light`]).
+pub const LIGHT_HITS: usize = 50;
+/// Longest query, in bytes, of a light search: a dozen long words.
+const LIGHT_QUERY_BYTES: usize = 200;
 /// A graph is rebuilt when this share of the vectors arrived since it was built.
 const ANN_STALE_FRACTION: f64 = 0.1;
 /// Retired slots are reclaimed when they are this share of all slots.
@@ -344,6 +348,19 @@ impl SearchEngine {
     }
 
     // --- searching ------------------------------------------------------------------------
+
+    /// Whether `req` is a search of bounded, short cost: at most [`LIGHT_HITS`] results
+    /// (each is a document read and highlighted), a typed query of at most
+    /// [`QUOTATION_WORDS`] words (not a pasted abstract), and no transformer to embed it
+    /// with. Such a search takes about a millisecond on the 74,728 papers, which lets a
+    /// server run it where the request arrived rather than hand it to another thread.
+    pub fn is_light(&self, req: &EngineRequest) -> bool {
+        let r = &req.request;
+        r.offset.saturating_add(r.limit) <= LIGHT_HITS
+            && r.query.split_whitespace().nth(QUOTATION_WORDS).is_none()
+            && r.query.len() <= LIGHT_QUERY_BYTES
+            && (req.mode == SearchMode::Bm25 || self.embedder.embeds_queries_cheaply())
+    }
 
     /// A page of results for `req` (see the module docs).
     pub fn search(&self, req: &EngineRequest) -> Result<EngineResults, SearchError> {
@@ -932,6 +949,72 @@ mod tests {
         }
         assert_eq!(SearchMode::default(), SearchMode::Hybrid);
         assert!("fuzzy".parse::<SearchMode>().is_err());
+    }
+
+    #[test]
+    fn light_searches_are_short_pages_of_typed_queries() {
+        let engine = SearchEngine::in_memory(
+            crate::embed::load::load_embedder(None).unwrap(),
+            EngineOptions::default(),
+        )
+        .unwrap();
+        let twelve = "graph neural networks for molecule property prediction with few labels \
+                      and data";
+        let long = format!("{twelve} again");
+        let cases: &[(SearchMode, &str, usize, usize, bool)] = &[
+            (SearchMode::Hybrid, "graph neural networks", 0, 20, true),
+            (SearchMode::Semantic, "graph neural networks", 30, 20, true),
+            (SearchMode::Bm25, "", 0, 50, true),
+            (SearchMode::Hybrid, twelve, 0, 10, true),
+            // a deep page, a big page
+            (SearchMode::Hybrid, "graph", 40, 20, false),
+            (SearchMode::Bm25, "graph", 0, 51, false),
+            // pasted text
+            (SearchMode::Bm25, &long, 0, 10, false),
+            (SearchMode::Bm25, &"x".repeat(201), 0, 10, false),
+        ];
+        for &(mode, query, offset, limit, light) in cases {
+            let mut req = EngineRequest::new(mode, query);
+            req.request.offset = offset;
+            req.request.limit = limit;
+            assert_eq!(
+                engine.is_light(&req),
+                light,
+                "{mode} {query:?} {offset}+{limit}"
+            );
+        }
+    }
+
+    /// A transformer's query embedding takes milliseconds: only keyword searches are light.
+    #[test]
+    fn searches_embedded_by_a_transformer_are_not_light() {
+        #[derive(Debug)]
+        struct Slow(crate::embed::ModelIdentity);
+        impl Embedder for Slow {
+            fn identity(&self) -> &crate::embed::ModelIdentity {
+                &self.0
+            }
+            fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, SearchError> {
+                Ok(texts.iter().map(|_| vec![1.0, 0.0]).collect())
+            }
+        }
+        let bundled = crate::embed::load::load_embedder(None).unwrap();
+        let engine = SearchEngine::in_memory(
+            Arc::new(Slow(bundled.identity().clone())),
+            EngineOptions::default(),
+        )
+        .unwrap();
+        for (mode, light) in [
+            (SearchMode::Bm25, true),
+            (SearchMode::Semantic, false),
+            (SearchMode::Hybrid, false),
+        ] {
+            assert_eq!(
+                engine.is_light(&EngineRequest::new(mode, "graphs")),
+                light,
+                "{mode}"
+            );
+        }
     }
 
     #[test]

@@ -242,14 +242,18 @@ fn engine_request(form: &SearchForm, snippets: bool) -> EngineRequest {
     }
 }
 
-/// Runs a search on a blocking thread and loads the hits' papers and votes (two queries).
+/// Runs a search (see [`AppState::on_engine`]) and loads the hits' papers and votes (two
+/// queries).
 pub async fn search(
     state: &AppState,
     form: &SearchForm,
     snippets: bool,
 ) -> Result<Found, WebError> {
     let request = engine_request(form, snippets);
-    let results = state.on_engine(move |e| e.search(&request)).await??;
+    let light = state.engine.is_light(&request);
+    let results = state
+        .on_engine(light, move |e| e.search(&request))
+        .await??;
     let ids: Vec<ArxivId> = results.hits.iter().map(|h| h.id.clone()).collect();
     let papers = state.store.get_papers(&ids).await?;
     let upvotes = state.store.upvotes(&ids).await?;
@@ -260,9 +264,9 @@ pub async fn search(
     })
 }
 
-/// Runs a search on a blocking thread and lists the hits from what the index stores of them
-/// (title, authors, categories, date, upvotes), without asking the store: the JSON API's
-/// path, whose figures follow the store within one pass of the index job.
+/// Runs a search (see [`AppState::on_engine`]) and lists the hits from what the index stores
+/// of them (title, authors, categories, date, upvotes), without asking the store: the JSON
+/// API's path, whose figures follow the store within one pass of the index job.
 pub async fn search_index(
     state: &AppState,
     form: &SearchForm,
@@ -270,7 +274,10 @@ pub async fn search_index(
 ) -> Result<EngineResults, WebError> {
     let mut request = engine_request(form, snippets);
     request.request.stored = true;
-    Ok(state.on_engine(move |e| e.search(&request)).await??)
+    let light = state.engine.is_light(&request);
+    Ok(state
+        .on_engine(light, move |e| e.search(&request))
+        .await??)
 }
 
 /// Papers like `id`, best first, with their upvotes.
@@ -281,7 +288,8 @@ pub async fn similar(
 ) -> Result<Vec<(Paper, f32, u32)>, WebError> {
     let target = id.clone();
     let found = state
-        .on_engine(move |e| e.similar(&target, limit))
+        // Heavy: without vectors it falls back to a BM25 query of a whole abstract.
+        .on_engine(false, move |e| e.similar(&target, limit))
         .await??;
     let ids: Vec<ArxivId> = found.iter().map(|(i, _)| i.clone()).collect();
     let papers: HashMap<ArxivId, Paper> = state

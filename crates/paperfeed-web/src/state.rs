@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the search engine, the arXiv fetcher and the
 //! service's settings.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,24 +109,42 @@ impl AppState {
         }
     }
 
-    /// Runs a CPU-bound engine call on the blocking pool, after waiting for a turn. Searches
-    /// are pure CPU: more of them at once than cores only interleave on the pool's threads
-    /// and thrash the caches, so they queue here instead, at no cost to the async workers.
+    /// Runs a CPU-bound engine call after waiting for a turn: a `light` one (see
+    /// [`SearchEngine::is_light`]: about a millisecond) on this async worker, any other on
+    /// the blocking pool. Searches are pure CPU: more of them at once than cores only
+    /// interleave and thrash the caches, so they queue here instead, at no cost to the
+    /// async workers.
+    ///
+    /// Why light calls stay here: handing a search to a pool thread and its result back
+    /// cost two thread wake-ups and a move between cores. Under `scripts/bench-load.sh`
+    /// the search API served 1,180-1,525 requests a second run here against 760-1,190 on
+    /// the pool (ten alternated pairs). A light call holds this worker no longer than a
+    /// slow client's TLS handshake would; heavy ones (deep pages, pasted abstracts,
+    /// transformer query embeddings) still go to the pool.
     pub(crate) async fn on_engine<T: Send + 'static>(
         &self,
+        light: bool,
         call: impl FnOnce(&SearchEngine) -> T + Send + 'static,
-    ) -> Result<T, tokio::task::JoinError> {
+    ) -> Result<T, WebError> {
         let permit = self
             .engine_slots
             .clone()
             .acquire_owned()
             .await
             .expect("the engine semaphore is never closed");
+        if light {
+            let _permit = permit;
+            // As the pool would, a panic fails this request, not the worker's other tasks.
+            let engine = &self.engine;
+            return std::panic::catch_unwind(AssertUnwindSafe(|| call(engine)))
+                .map_err(|_| WebError::Internal("search engine call panicked".into()));
+        }
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             call(&engine)
         })
         .await
+        .map_err(WebError::from)
     }
 }

@@ -143,6 +143,38 @@ fn paper_info_takes_any_spelling_and_errors_are_json() {
     assert_eq!(r.status, 405, "{}", r.body);
 }
 
+/// Short searches run on the async worker, long pages and pasted text on the blocking pool
+/// (`AppState::on_engine`): both give the same ranking.
+#[test]
+fn light_and_heavy_searches_rank_alike() {
+    for mode in ["bm25", "semantic", "hybrid"] {
+        let ids = |v: &serde_json::Value| -> Vec<String> {
+            v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (s, light) = get_json(&format!(
+            "/api/search?q=graph+learning&mode={mode}&limit=20"
+        ));
+        assert_eq!(s, 200, "{light}");
+        let (s, heavy) = get_json(&format!(
+            "/api/search?q=graph+learning&mode={mode}&limit=80"
+        ));
+        assert_eq!(s, 200, "{heavy}");
+        let (light, heavy) = (ids(&light), ids(&heavy));
+        assert_eq!(light.len(), 20, "{mode}");
+        assert_eq!(heavy.len(), 80, "{mode}");
+        assert_eq!(light[..], heavy[..20], "{mode}");
+        let (_, deep) = get_json(&format!(
+            "/api/search?q=graph+learning&mode={mode}&limit=20&offset=60"
+        ));
+        assert_eq!(ids(&deep)[..], heavy[60..], "{mode}");
+    }
+}
+
 #[test]
 fn search_api_modes_filters_and_exact_limits() {
     for mode in ["bm25", "semantic", "hybrid"] {

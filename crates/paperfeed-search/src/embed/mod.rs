@@ -40,6 +40,13 @@ pub trait Embedder: Send + Sync + std::fmt::Debug {
     /// Embeds documents (title and abstract), one vector per text, in order.
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, SearchError>;
 
+    /// Whether a query embeds in microseconds (a table lookup a token) rather than
+    /// milliseconds (a transformer's forward pass). A search with such a model is short
+    /// enough to run on the thread it arrives on (see [`crate::engine::SearchEngine::is_light`]).
+    fn embeds_queries_cheaply(&self) -> bool {
+        false
+    }
+
     /// Embeds a search query. Models with query/document prefixes apply them here.
     fn embed_query(&self, text: &str) -> Result<Vec<f32>, SearchError> {
         let mut v = self.embed_documents(&[text])?;

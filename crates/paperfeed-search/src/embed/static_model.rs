@@ -469,6 +469,11 @@ impl Embedder for StaticEmbedder {
         &self.identity
     }
 
+    /// A query is a few table rows summed: 2-5 µs.
+    fn embeds_queries_cheaply(&self) -> bool {
+        true
+    }
+
     /// Large batches are split over the machine's cores. A text with no known token (empty,
     /// whitespace, only unknown characters) gets the zero vector.
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, SearchError> {
