@@ -22,6 +22,8 @@ step "cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
+# Data dirs of servers the test binaries shared (held in statics, never dropped) last run.
+rm -rf target/tmp/paperfeed-test-*
 if cargo nextest --version >/dev/null 2>&1; then
   # nextest does not run doctests; the workspace has none (examples in docs are `text`
   # blocks), and `cargo test --doc` would compile the dependency graph a second time.

@@ -59,7 +59,11 @@ fn hit_ids(v: &Value) -> Vec<String> {
 fn embedded() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        // Under target/tmp, as a static is never dropped (see scripts/test.sh).
+        let dir = tempfile::Builder::new()
+            .prefix("paperfeed-test-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
         run(
             dir.path(),
             &["-q", "ingest", "jsonl", fixture().to_str().unwrap()],

@@ -62,10 +62,10 @@ pub const MAX_LIMIT: usize = 1000;
 /// Deepest result a search pages to.
 pub const MAX_OFFSET: usize = 10_000;
 /// Writer heap per indexing thread. Large enough that a 75k-paper build makes few
-/// segments (the final merge costs about the same either way), small enough for the
-/// 400 MB peak RSS a 75k-paper build aims at (`bench search`: 389-400 MB with 40 MB, 358 MB
-/// with 32 MB, in 5.8-6.3 s either way).
-const WRITER_HEAP_PER_THREAD: usize = 32 * 1024 * 1024;
+/// segments (the final merges cost about the same either way), small enough for the
+/// 400 MB peak RSS a 75k-paper build aims at (`bench search`: 385-403 MB with 32 MB,
+/// 353-369 MB with 24 MB, in 4.8-5.4 s either way).
+const WRITER_HEAP_PER_THREAD: usize = 24 * 1024 * 1024;
 /// Indexing threads (the target machine has 2 cores).
 const WRITER_THREADS: usize = 2;
 

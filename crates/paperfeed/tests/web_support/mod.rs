@@ -12,6 +12,17 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// A fresh directory under Cargo's temporary dir for integration tests (`target/tmp`), not
+/// `/tmp`: a server shared by a test binary's tests lives in a `static`, which is never
+/// dropped, so its directory outlives the run; `scripts/test.sh` clears them before the
+/// next.
+pub fn test_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("paperfeed-test-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir")
+}
+
 /// A running server. Its stdin is a pipe: when the test process exits the pipe closes and
 /// the server (started with `PAPERFEED_STOP_ON_STDIN_EOF=1`) shuts down by itself.
 #[derive(Debug)]
@@ -32,7 +43,7 @@ impl Server {
         let (dir, path) = match data_dir {
             Some(p) => (None, p.to_path_buf()),
             None => {
-                let d = tempfile::tempdir().expect("temp dir");
+                let d = test_dir();
                 let p = d.path().to_path_buf();
                 (Some(d), p)
             }
