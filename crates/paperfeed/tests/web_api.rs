@@ -147,15 +147,12 @@ fn paper_info_takes_any_spelling_and_errors_are_json() {
 /// (`AppState::on_engine`): both give the same ranking.
 #[test]
 fn light_and_heavy_searches_rank_alike() {
+    let ids = |v: &serde_json::Value| -> Vec<String> {
+        let hits = v["hits"].as_array().unwrap().iter();
+        hits.map(|h| h["id"].as_str().unwrap().to_string())
+            .collect()
+    };
     for mode in ["bm25", "semantic", "hybrid"] {
-        let ids = |v: &serde_json::Value| -> Vec<String> {
-            v["hits"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|h| h["id"].as_str().unwrap().to_string())
-                .collect()
-        };
         let (s, light) = get_json(&format!(
             "/api/search?q=graph+learning&mode={mode}&limit=20"
         ));
