@@ -196,20 +196,24 @@ impl MemoStemmer {
         }
     }
 
-    /// The stem of `word`.
-    fn stem(&mut self, word: &str) -> &str {
-        if !self.memo.contains_key(word) {
-            if self.memo.len() >= self.capacity {
-                self.memo.clear();
+    /// Replaces `word` by its stem: one hash lookup when remembered.
+    fn stem_in_place(&mut self, word: &mut String) {
+        if let Some(stem) = self.memo.get(word.as_str()) {
+            if stem != word {
+                word.clear();
+                word.push_str(stem);
             }
-            let mut stream = self.stemmer.token_stream(word);
-            let stem = match stream.next() {
-                Some(token) => token.text.clone(),
-                None => word.to_string(),
-            };
-            self.memo.insert(word.to_string(), stem);
+            return;
         }
-        &self.memo[word]
+        if self.memo.len() >= self.capacity {
+            self.memo.clear();
+        }
+        let stem = match self.stemmer.token_stream(word).next() {
+            Some(token) => token.text.clone(),
+            None => word.clone(),
+        };
+        let seen = std::mem::replace(word, stem);
+        self.memo.insert(seen, word.clone());
     }
 }
 
@@ -263,12 +267,7 @@ impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
         if !self.tail.advance() {
             return false;
         }
-        let token = self.tail.token_mut();
-        let stem = self.stemmer.stem(&token.text);
-        if stem != token.text {
-            token.text.clear();
-            token.text.push_str(stem);
-        }
+        self.stemmer.stem_in_place(&mut self.tail.token_mut().text);
         true
     }
 
