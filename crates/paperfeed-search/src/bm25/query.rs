@@ -389,12 +389,19 @@ const QUERY_FIELDS: &[&str] = &[
 /// exists-query that then fails at search time on an unknown or non-fast field (found by
 /// `tests/bm25_fuzz.rs`: `A:*"0`; `ti:*` too).
 fn without_unknown_exists<'a>(text: &'a str, known: &[String]) -> std::borrow::Cow<'a, str> {
-    if !text.contains(":*") {
+    let bytes = text.as_bytes();
+    // `field:*`, and `field: *`: the parser skips spaces after the colon (found by the same
+    // fuzz test: `a: *'"a`).
+    let exists: Vec<usize> = text
+        .match_indices(':')
+        .map(|(at, _)| at)
+        .filter(|&at| bytes[at + 1..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'*'))
+        .collect();
+    if exists.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = text.to_string();
-    let bytes = text.as_bytes();
-    for (at, _) in text.match_indices(":*") {
+    for at in exists {
         let start = bytes[..at]
             .iter()
             .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.'))
@@ -480,6 +487,10 @@ mod tests {
             ("date:* x", "date:* x"),
             ("no colon star", "no colon star"),
             ("a:* id:*", "a * id:*"),
+            ("a: *'\"a", "a  *'\"a"),
+            ("ti:\t * x", "ti \t * x"),
+            ("date: *", "date: *"),
+            ("BERT: pre-training", "BERT: pre-training"),
         ];
         for (text, want) in cases {
             assert_eq!(without_unknown_exists(text, &fast), want, "{text}");
