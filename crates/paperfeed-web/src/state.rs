@@ -116,11 +116,11 @@ impl AppState {
     /// async workers.
     ///
     /// Why light calls stay here: handing a search to a pool thread and its result back
-    /// cost two thread wake-ups and a move between cores. Under `scripts/bench-load.sh`
-    /// the search API served 1,180-1,525 requests a second run here against 760-1,190 on
-    /// the pool (ten alternated pairs). A light call holds this worker no longer than a
-    /// slow client's TLS handshake would; heavy ones (deep pages, pasted abstracts,
-    /// transformer query embeddings) still go to the pool.
+    /// cost two thread wake-ups and a move between cores. Under the load test's wrk script
+    /// the search API served 1,113-1,525 requests a second run here against 742-1,191 on
+    /// the pool (ten alternated pairs). A light call holds this worker for about a
+    /// millisecond; heavy ones (deep pages, pasted abstracts, transformer query
+    /// embeddings) still go to the pool.
     pub(crate) async fn on_engine<T: Send + 'static>(
         &self,
         light: bool,

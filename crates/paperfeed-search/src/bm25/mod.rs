@@ -1113,7 +1113,6 @@ mod tests {
         };
         assert!(segments() >= 3, "one commit a paper makes several segments");
         index.merge_segments().unwrap();
-        index.reader.reload().unwrap();
         assert!(segments() <= index.threads, "{} segments", segments());
         assert_eq!(index.doc_count(), 5);
         for paper in &papers {
