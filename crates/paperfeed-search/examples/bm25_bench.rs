@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (t, cpu) = (Instant::now(), cpu_seconds());
     index.commit(1)?;
     if std::env::var_os("BENCH_MERGE").is_some() {
-        index.merge_segments()?;
+        index.merge_segments(&Default::default())?;
     }
     index_s += t.elapsed().as_secs_f64();
     index_cpu_s += cpu_seconds() - cpu;

@@ -697,11 +697,11 @@ impl SearchEngine {
         Ok(())
     }
 
-    /// Merges the keyword index into one segment per indexing thread (see
-    /// [`Bm25Index::merge_segments`]): after a bulk build, so queries walk few postings
+    /// Merges the keyword index's segments other than `keep` into one per indexing thread
+    /// (see [`Bm25Index::merge_segments`]): after a bulk build, so queries walk few postings
     /// lists per term.
-    pub fn merge_segments(&self) -> Result<(), SearchError> {
-        self.bm25.merge_segments()?;
+    pub fn merge_segments(&self, keep: &bm25::Segments) -> Result<(), SearchError> {
+        self.bm25.merge_segments(keep)?;
         self.reader.reload()?;
         Ok(())
     }

@@ -59,6 +59,26 @@ fn commit_seq_and_documents_survive_reopen() {
     assert_eq!(marker["schema_version"], SCHEMA_VERSION);
 }
 
+/// A reopened index replaces the papers it holds on disk: an upsert of a paper the writer
+/// has not staged looks it up in the committed index before skipping its delete.
+#[test]
+fn a_reopened_index_replaces_the_papers_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bm25");
+    {
+        let index = Bm25Index::open(&path).unwrap();
+        index.upsert(papers().iter().map(|p| (p, 0))).unwrap();
+        index.commit(1).unwrap();
+    }
+    let index = Bm25Index::open(&path).unwrap();
+    let mut changed = papers()[0].clone();
+    changed.title = "Quokka retrieval".into();
+    index.upsert([(&changed, 0)]).unwrap();
+    index.commit(2).unwrap();
+    assert_eq!(index.doc_count(), papers().len());
+    assert_eq!(hits(&index, "quokka"), 1);
+}
+
 #[test]
 fn uncommitted_writes_are_lost_on_reopen() {
     let dir = tempfile::tempdir().unwrap();

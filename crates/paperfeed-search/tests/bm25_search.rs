@@ -524,6 +524,58 @@ fn upsert_replaces_and_delete_removes() {
     assert_eq!(index.doc_count(), 150);
 }
 
+/// Upserts skip the delete of an id that is nowhere yet; these are the ways an id can be
+/// somewhere already: staged by an earlier call before the commit, committed, or both, and
+/// deleted in between. Each ends as one document.
+#[test]
+fn an_upsert_replaces_a_paper_staged_or_committed_before_it() {
+    let (papers, index) = setup();
+    let titled = |id: &str, title: &str| Paper::new(ArxivId::parse(id).unwrap(), title);
+    let count = |q: &str| index.search(&req(q)).unwrap().total;
+    assert_eq!(index.doc_count(), 151);
+    // New, staged twice in two calls before one commit.
+    index
+        .upsert([(&titled("2512.00001", "Quokka one"), 0)])
+        .unwrap();
+    index
+        .upsert([(&titled("2512.00001", "Wombat two"), 0)])
+        .unwrap();
+    index.commit(2).unwrap();
+    assert_eq!(index.doc_count(), 152);
+    assert_eq!((count("quokka"), count("wombat")), (0, 1));
+    // Committed, then replaced twice in two calls.
+    index
+        .upsert([(&titled("2512.00001", "Numbat three"), 0)])
+        .unwrap();
+    index
+        .upsert([(&titled("2512.00001", "Bilby four"), 0)])
+        .unwrap();
+    index.commit(3).unwrap();
+    assert_eq!(index.doc_count(), 152);
+    assert_eq!(
+        (count("wombat"), count("numbat"), count("bilby")),
+        (0, 0, 1)
+    );
+    // New, staged, deleted and staged again before one commit.
+    index
+        .upsert([(&titled("2512.00002", "Dunnart five"), 0)])
+        .unwrap();
+    index.delete(&id("2512.00002")).unwrap();
+    index
+        .upsert([(&titled("2512.00002", "Potoroo six"), 0)])
+        .unwrap();
+    index.commit(4).unwrap();
+    assert_eq!(index.doc_count(), 153);
+    assert_eq!((count("dunnart"), count("potoroo")), (0, 1));
+    // A fixture paper, committed by `setup`, replaced once: still one document.
+    let mut first = papers[0].clone();
+    first.title = "Quoll seven".into();
+    index.upsert([(&first, 0)]).unwrap();
+    index.commit(5).unwrap();
+    assert_eq!(index.doc_count(), 153);
+    assert_eq!(count("quoll"), 1);
+}
+
 #[test]
 fn stored_fields_round_trip() {
     let (papers, index) = setup();

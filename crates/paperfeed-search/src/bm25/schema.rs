@@ -7,8 +7,8 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
-    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer, TokenizerManager,
+    Language, LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    Token, TokenFilter, TokenStream, Tokenizer, TokenizerManager,
 };
 
 /// Bump whenever the schema, an analyzer, or what a field holds changes: an index written
@@ -155,9 +155,6 @@ pub(crate) fn english_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(MinCharsFilter(2))
         .filter(LowerCaser)
-        .filter(StopWordFilter::remove(
-            ENGLISH_STOP_WORDS.iter().map(|w| (*w).to_string()),
-        ))
         .filter(MemoStemmer::english())
         .build()
 }
@@ -166,30 +163,38 @@ pub(crate) fn english_analyzer() -> TextAnalyzer {
 /// the distinct words of most segments.
 const MEMO_WORDS: usize = 50_000;
 
-/// Porter2 stemming (tantivy's [`Stemmer`]) that remembers each word's stem.
+/// Porter2 stemming (tantivy's [`Stemmer`]) that remembers each word's stem, and removes
+/// stop words.
 ///
 /// Why: Snowball stemming was a fifth of the indexing CPU time on the 74,728-paper corpus,
 /// and words follow Zipf's law: a few thousand distinct words make most of any abstract.
 /// A lookup in the memo costs a hash of a short string. Each clone starts with an empty
 /// memo, so every indexing thread (and every query) has its own, without locks; the
 /// stems are those of [`Stemmer`] itself, which computes each one the first time.
+///
+/// Stop words are in the memo with an empty stem, so the one lookup also tells them: a
+/// [`StopWordFilter`] before it looked every word up in a set of its own.
 pub(crate) struct MemoStemmer {
+    /// Word -> stem; empty for a stop word.
     memo: FxHashMap<String, String>,
     /// Words remembered before the memo starts afresh.
     capacity: usize,
+    /// Removed, not stemmed.
+    stop_words: &'static [&'static str],
     /// Tantivy's stemmer over one whole word.
     stemmer: TextAnalyzer,
 }
 
 impl MemoStemmer {
     pub(crate) fn english() -> Self {
-        Self::with_capacity(MEMO_WORDS)
+        Self::with_capacity(MEMO_WORDS, ENGLISH_STOP_WORDS)
     }
 
-    fn with_capacity(capacity: usize) -> Self {
+    fn with_capacity(capacity: usize, stop_words: &'static [&'static str]) -> Self {
         MemoStemmer {
             memo: FxHashMap::default(),
             capacity,
+            stop_words,
             stemmer: TextAnalyzer::builder(RawTokenizer::default())
                 .filter(Stemmer::new(Language::English))
                 .build(),
@@ -197,23 +202,38 @@ impl MemoStemmer {
     }
 
     /// Replaces `word` by its stem: one hash lookup when remembered.
-    fn stem_in_place(&mut self, word: &mut String) {
+    /// Replaces `word` by its stem: one hash lookup when remembered. False for a stop word.
+    fn stem_in_place(&mut self, word: &mut String) -> bool {
+        if self.memo.is_empty() {
+            self.remember_stop_words();
+        }
         if let Some(stem) = self.memo.get(word.as_str()) {
+            if stem.is_empty() {
+                return false;
+            }
             if stem != word {
                 word.clear();
                 word.push_str(stem);
             }
-            return;
+            return true;
         }
         if self.memo.len() >= self.capacity {
             self.memo.clear();
+            self.remember_stop_words();
         }
         let stem = match self.stemmer.token_stream(word).next() {
-            Some(token) => token.text.clone(),
-            None => word.clone(),
+            Some(token) if !token.text.is_empty() => token.text.clone(),
+            _ => word.clone(),
         };
         let seen = std::mem::replace(word, stem);
         self.memo.insert(seen, word.clone());
+        true
+    }
+
+    fn remember_stop_words(&mut self) {
+        for word in self.stop_words {
+            self.memo.insert((*word).to_string(), String::new());
+        }
     }
 }
 
@@ -222,6 +242,7 @@ impl Clone for MemoStemmer {
         MemoStemmer {
             memo: FxHashMap::default(),
             capacity: self.capacity,
+            stop_words: self.stop_words,
             stemmer: self.stemmer.clone(),
         }
     }
@@ -264,11 +285,12 @@ pub(crate) struct MemoStemmerStream<'a, S> {
 
 impl<S: TokenStream> TokenStream for MemoStemmerStream<'_, S> {
     fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
+        while self.tail.advance() {
+            if self.stemmer.stem_in_place(&mut self.tail.token_mut().text) {
+                return true;
+            }
         }
-        self.stemmer.stem_in_place(&mut self.tail.token_mut().text);
-        true
+        false
     }
 
     fn token(&self) -> &Token {
@@ -390,8 +412,11 @@ impl<S: TokenStream> TokenStream for MinCharsStream<S> {
     fn advance(&mut self) -> bool {
         while self.tail.advance() {
             let text = &self.tail.token().text;
-            // Byte length bounds the char count from above: a cheap accept for most words.
-            if text.len() >= self.min * 4 || text.chars().count() >= self.min {
+            // Byte length bounds the char count from above: a cheap accept for long words;
+            // the others are counted only up to `min`.
+            if text.len() >= self.min * 4
+                || (text.len() >= self.min && text.chars().nth(self.min.max(1) - 1).is_some())
+            {
                 return true;
             }
         }
@@ -418,6 +443,7 @@ pub(crate) fn register_analyzers(manager: &TokenizerManager) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tantivy::tokenizer::StopWordFilter;
 
     /// Splits `text` into the index terms of the English analyzer.
     fn english_terms(text: &str) -> Vec<String> {
@@ -500,11 +526,60 @@ mod tests {
         let want = analyze(&mut chain(None), fixture);
         assert!(want.len() > 20_000, "{} words", want.len());
         for capacity in [1, 100, MEMO_WORDS] {
-            let mut memo = chain(Some(MemoStemmer::with_capacity(capacity)));
+            let mut memo = chain(Some(MemoStemmer::with_capacity(capacity, &[])));
             // Twice: the second pass reads the memo.
             assert_eq!(analyze(&mut memo, fixture), want, "capacity {capacity}");
             assert_eq!(analyze(&mut memo, fixture), want, "capacity {capacity}");
         }
+    }
+
+    /// The English analyzer gives the tokens (text, position, offsets) of tantivy's own
+    /// filters in a row: length limits, lowercasing, a stop-word filter and the stemmer,
+    /// over 151 real abstracts, with the memo empty, warm and starting afresh.
+    #[test]
+    fn english_analyzer_gives_tantivys_filters_tokens() {
+        let fixture = include_str!("../../tests/fixtures/bm25/listings-151.jsonl");
+        let tokens = |analyzer: &mut TextAnalyzer| {
+            let mut out = Vec::new();
+            let mut stream = analyzer.token_stream(fixture);
+            while let Some(t) = stream.next() {
+                out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
+            }
+            out
+        };
+        let builder = || {
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+                .filter(MinCharsFilter(2))
+                .filter(LowerCaser)
+        };
+        let want = tokens(
+            &mut builder()
+                .filter(StopWordFilter::remove(
+                    ENGLISH_STOP_WORDS.iter().map(|w| (*w).to_string()),
+                ))
+                .filter(Stemmer::new(Language::English))
+                .build(),
+        );
+        assert!(want.iter().any(|t| t.0 == "network"));
+        let mut english = english_analyzer();
+        assert_eq!(tokens(&mut english), want);
+        assert_eq!(tokens(&mut english), want, "memo warm");
+        let mut tiny = builder()
+            .filter(MemoStemmer::with_capacity(1, ENGLISH_STOP_WORDS))
+            .build();
+        assert_eq!(tokens(&mut tiny), want, "memo starting afresh");
+    }
+
+    #[test]
+    fn min_chars_counts_characters_not_bytes() {
+        let mut two = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(MinCharsFilter(2))
+            .build();
+        assert_eq!(
+            analyze(&mut two, "a é ab éé x1 日 日本"),
+            ["ab", "éé", "x1", "日本"]
+        );
     }
 
     #[test]
