@@ -703,7 +703,8 @@ impl SearchEngine {
     pub fn merge_segments(&self, keep: &bm25::Segments) -> Result<(), SearchError> {
         self.bm25.merge_segments(keep)?;
         self.reader.reload()?;
-        Ok(())
+        // Both readers hold the merged segments now, so the old files can go.
+        self.bm25.collect_garbage()
     }
 
     /// Stores vectors (of this engine's model) for papers, replacing older ones. They are

@@ -551,6 +551,20 @@ impl Bm25Index {
         Ok(())
     }
 
+    /// Deletes the files of segments no searcher uses any more, and waits for it.
+    ///
+    /// Why: tantivy collects garbage after each commit and merge, but a merge's old segments
+    /// are still held by the searcher it ends under, so they stayed on disk until the next
+    /// commit: after a reindex of the 74,728 papers, 110 of the index's 233 MB. Call it
+    /// once every reader of this index has reloaded.
+    pub fn collect_garbage(&self) -> Result<(), SearchError> {
+        let collected = self.lock_writer()?.tantivy.garbage_collect_files();
+        collected
+            .wait()
+            .map_err(|e| SearchError::Index(format!("cannot delete unused index files: {e}")))?;
+        Ok(())
+    }
+
     /// The `seq` of the last commit (0 for a new index).
     pub fn indexed_seq(&self) -> i64 {
         self.indexed_seq.load(AtomicOrdering::SeqCst)
@@ -1227,6 +1241,44 @@ mod tests {
         assert!(before.is_subset(&after), "{before:?} {after:?}");
         assert!(after.len() <= 3 + index.threads, "{} segments", after.len());
         assert_eq!(index.doc_count(), 9);
+    }
+
+    /// After merges and a garbage collection, the index directory holds the live segments'
+    /// files only.
+    #[test]
+    fn merged_segments_leave_no_files_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Bm25Index::open(dir.path()).unwrap();
+        index.pause_merges(true).unwrap();
+        for i in 0..6u32 {
+            let id = ArxivId::parse(&format!("2501.{:05}", i + 1)).unwrap();
+            index
+                .upsert([(&Paper::new(id, "graph networks"), 0)])
+                .unwrap();
+            index.commit(i64::from(i) + 1).unwrap();
+        }
+        let on_disk = || -> HashSet<String> {
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| {
+                    let name = e.unwrap().file_name().into_string().unwrap();
+                    let (stem, ext) = name.split_once('.')?;
+                    (ext == "idx").then(|| stem.to_string())
+                })
+                .collect()
+        };
+        assert_eq!(on_disk().len(), 6);
+        index.merge_segments(&Segments::default()).unwrap();
+        index.collect_garbage().unwrap();
+        let live: HashSet<String> = index
+            .segments()
+            .unwrap()
+            .0
+            .iter()
+            .map(|id| id.uuid_string())
+            .collect();
+        assert!(live.len() <= index.threads);
+        assert_eq!(on_disk(), live);
     }
 
     /// A bulk build ends with one segment per indexing thread, every paper still found.

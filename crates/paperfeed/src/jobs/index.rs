@@ -262,29 +262,32 @@ pub(crate) mod tests {
             .collect()
     }
 
+    async fn open_store(dir: &std::path::Path) -> Arc<dyn Store> {
+        Arc::new(SqliteStore::open(&dir.join("db.sqlite")).await.unwrap())
+    }
+
+    /// The engine of `dir`, with the bundled model.
+    fn open_engine(dir: &std::path::Path) -> Arc<SearchEngine> {
+        let embedder = paperfeed_search::embed::load::load_embedder(None).unwrap();
+        let engine = SearchEngine::open(
+            &dir.join("index"),
+            &dir.join("vectors"),
+            embedder,
+            EngineOptions::default(),
+        );
+        Arc::new(engine.unwrap())
+    }
+
     /// A bulk catch-up pauses background merges, merges the segments it wrote into one per
     /// indexing thread, leaves the older ones alone, and lets tantivy's merge policy run
     /// again.
     #[tokio::test]
     async fn a_bulk_catch_up_merges_what_it_wrote_and_resumes_background_merges() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("db.sqlite"))
-                .await
-                .unwrap(),
-        );
+        let store = open_store(dir.path()).await;
         let papers = sample_papers(180);
         store.upsert_papers(papers[..60].to_vec()).await.unwrap();
-        let embedder = paperfeed_search::embed::load::load_embedder(None).unwrap();
-        let engine = Arc::new(
-            SearchEngine::open(
-                &dir.path().join("index"),
-                &dir.path().join("vectors"),
-                embedder,
-                EngineOptions::default(),
-            )
-            .unwrap(),
-        );
+        let engine = open_engine(dir.path());
         let job = IndexJob::new(store.clone(), engine.clone())
             .with_batch(10)
             .with_merge_after(100);
@@ -306,24 +309,10 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn follows_inserts_updates_and_deletes_and_resumes() {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("db.sqlite"))
-                .await
-                .unwrap(),
-        );
+        let store = open_store(dir.path()).await;
         let papers = sample_papers(120);
         store.upsert_papers(papers.clone()).await.unwrap();
-        let embedder = paperfeed_search::embed::load::load_embedder(None).unwrap();
-        let open = || {
-            SearchEngine::open(
-                &dir.path().join("index"),
-                &dir.path().join("vectors"),
-                embedder.clone(),
-                EngineOptions::default(),
-            )
-            .map(Arc::new)
-        };
-        let engine = open().unwrap();
+        let engine = open_engine(dir.path());
         let job = IndexJob::new(store.clone(), engine.clone()).with_batch(50);
         let r = job.catch_up(&CancellationToken::new(), None).await.unwrap();
         assert_eq!(r.upserted, 120);
@@ -341,7 +330,7 @@ pub(crate) mod tests {
         drop(job);
         drop(engine);
         // Reopened: it resumes from its committed sequence.
-        let engine = open().unwrap();
+        let engine = open_engine(dir.path());
         let job = IndexJob::new(store.clone(), engine.clone());
         let r = job.catch_up(&CancellationToken::new(), None).await.unwrap();
         assert_eq!((r.upserted, r.deleted), (1, 1));
