@@ -172,8 +172,8 @@ const MEMO_WORDS: usize = 50_000;
 /// memo, so every indexing thread (and every query) has its own, without locks; the
 /// stems are those of [`Stemmer`] itself, which computes each one the first time.
 ///
-/// Stop words are in the memo with an empty stem, so the one lookup also tells them: a
-/// [`StopWordFilter`] before it looked every word up in a set of its own.
+/// Stop words go in the memo with an empty stem, so the one lookup also tells them: a
+/// `StopWordFilter` before it looked every word up in a set of its own.
 pub(crate) struct MemoStemmer {
     /// Word -> stem; empty for a stop word.
     memo: FxHashMap<String, String>,
@@ -204,9 +204,6 @@ impl MemoStemmer {
     /// Replaces `word` by its stem: one hash lookup when remembered.
     /// Replaces `word` by its stem: one hash lookup when remembered. False for a stop word.
     fn stem_in_place(&mut self, word: &mut String) -> bool {
-        if self.memo.is_empty() {
-            self.remember_stop_words();
-        }
         if let Some(stem) = self.memo.get(word.as_str()) {
             if stem.is_empty() {
                 return false;
@@ -219,7 +216,12 @@ impl MemoStemmer {
         }
         if self.memo.len() >= self.capacity {
             self.memo.clear();
-            self.remember_stop_words();
+        }
+        // Remembered the first time it is met: seeding every clone with the whole list
+        // cost a query 33 allocations per analyzer, 9% of a BM25 search.
+        if self.stop_words.contains(&word.as_str()) {
+            self.memo.insert(word.clone(), String::new());
+            return false;
         }
         let stem = match self.stemmer.token_stream(word).next() {
             Some(token) if !token.text.is_empty() => token.text.clone(),
@@ -228,12 +230,6 @@ impl MemoStemmer {
         let seen = std::mem::replace(word, stem);
         self.memo.insert(seen, word.clone());
         true
-    }
-
-    fn remember_stop_words(&mut self) {
-        for word in self.stop_words {
-            self.memo.insert((*word).to_string(), String::new());
-        }
     }
 }
 
