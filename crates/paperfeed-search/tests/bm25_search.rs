@@ -530,26 +530,21 @@ fn upsert_replaces_and_delete_removes() {
 #[test]
 fn an_upsert_replaces_a_paper_staged_or_committed_before_it() {
     let (papers, index) = setup();
-    let titled = |id: &str, title: &str| Paper::new(ArxivId::parse(id).unwrap(), title);
+    let put = |id: &str, title: &str| {
+        let paper = Paper::new(ArxivId::parse(id).unwrap(), title);
+        index.upsert([(&paper, 0)]).unwrap();
+    };
     let count = |q: &str| index.search(&req(q)).unwrap().total;
     assert_eq!(index.doc_count(), 151);
     // New, staged twice in two calls before one commit.
-    index
-        .upsert([(&titled("2512.00001", "Quokka one"), 0)])
-        .unwrap();
-    index
-        .upsert([(&titled("2512.00001", "Wombat two"), 0)])
-        .unwrap();
+    put("2512.00001", "Quokka one");
+    put("2512.00001", "Wombat two");
     index.commit(2).unwrap();
     assert_eq!(index.doc_count(), 152);
     assert_eq!((count("quokka"), count("wombat")), (0, 1));
     // Committed, then replaced twice in two calls.
-    index
-        .upsert([(&titled("2512.00001", "Numbat three"), 0)])
-        .unwrap();
-    index
-        .upsert([(&titled("2512.00001", "Bilby four"), 0)])
-        .unwrap();
+    put("2512.00001", "Numbat three");
+    put("2512.00001", "Bilby four");
     index.commit(3).unwrap();
     assert_eq!(index.doc_count(), 152);
     assert_eq!(
@@ -557,13 +552,9 @@ fn an_upsert_replaces_a_paper_staged_or_committed_before_it() {
         (0, 0, 1)
     );
     // New, staged, deleted and staged again before one commit.
-    index
-        .upsert([(&titled("2512.00002", "Dunnart five"), 0)])
-        .unwrap();
+    put("2512.00002", "Dunnart five");
     index.delete(&id("2512.00002")).unwrap();
-    index
-        .upsert([(&titled("2512.00002", "Potoroo six"), 0)])
-        .unwrap();
+    put("2512.00002", "Potoroo six");
     index.commit(4).unwrap();
     assert_eq!(index.doc_count(), 153);
     assert_eq!((count("dunnart"), count("potoroo")), (0, 1));

@@ -1198,6 +1198,15 @@ mod tests {
         }
     }
 
+    /// Adds paper number `i` and commits it: a segment of its own.
+    fn commit_paper(index: &Bm25Index, i: u32) {
+        let id = ArxivId::parse(&format!("2501.{:05}", i + 1)).unwrap();
+        index
+            .upsert([(&Paper::new(id, "graph networks"), 0)])
+            .unwrap();
+        index.commit(i64::from(i) + 1).unwrap();
+    }
+
     /// Paused, no commit starts a merge: ten commits leave ten segments. (Tantivy's default
     /// policy merges eight or more small segments in the background.)
     #[test]
@@ -1205,13 +1214,7 @@ mod tests {
         let index = Bm25Index::in_memory().unwrap();
         index.pause_merges(true).unwrap();
         assert!(index.merges_paused());
-        for i in 0..10u32 {
-            let id = ArxivId::parse(&format!("2501.{:05}", i + 1)).unwrap();
-            index
-                .upsert([(&Paper::new(id, "graph networks"), 0)])
-                .unwrap();
-            index.commit(i64::from(i) + 1).unwrap();
-        }
+        (0..10).for_each(|i| commit_paper(&index, i));
         let segments = index.tantivy_index().searchable_segment_ids().unwrap();
         assert_eq!(segments.len(), 10);
         index.pause_merges(false).unwrap();
@@ -1225,13 +1228,7 @@ mod tests {
     fn merging_leaves_the_kept_segments_alone() {
         let index = Bm25Index::in_memory().unwrap();
         index.pause_merges(true).unwrap();
-        let add = |i: u32| {
-            let id = ArxivId::parse(&format!("2501.{:05}", i + 1)).unwrap();
-            index
-                .upsert([(&Paper::new(id, "graph networks"), 0)])
-                .unwrap();
-            index.commit(i64::from(i) + 1).unwrap();
-        };
+        let add = |i| commit_paper(&index, i);
         (0..3).for_each(add);
         let before = index.segments().unwrap();
         assert_eq!(before.len(), 3);
@@ -1250,13 +1247,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = Bm25Index::open(dir.path()).unwrap();
         index.pause_merges(true).unwrap();
-        for i in 0..6u32 {
-            let id = ArxivId::parse(&format!("2501.{:05}", i + 1)).unwrap();
-            index
-                .upsert([(&Paper::new(id, "graph networks"), 0)])
-                .unwrap();
-            index.commit(i64::from(i) + 1).unwrap();
-        }
+        (0..6).for_each(|i| commit_paper(&index, i));
         let on_disk = || -> HashSet<String> {
             fs::read_dir(dir.path())
                 .unwrap()

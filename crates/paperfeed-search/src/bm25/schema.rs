@@ -201,7 +201,6 @@ impl MemoStemmer {
         }
     }
 
-    /// Replaces `word` by its stem: one hash lookup when remembered.
     /// Replaces `word` by its stem: one hash lookup when remembered. False for a stop word.
     fn stem_in_place(&mut self, word: &mut String) -> bool {
         if let Some(stem) = self.memo.get(word.as_str()) {

@@ -263,6 +263,7 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// The SQLite store of `dir`.
     async fn open_store(dir: &std::path::Path) -> Arc<dyn Store> {
         Arc::new(SqliteStore::open(&dir.join("db.sqlite")).await.unwrap())
     }
