@@ -24,6 +24,7 @@ mod ids;
 mod query;
 mod schema;
 mod snippet;
+mod union;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
@@ -55,7 +56,7 @@ pub use query::{
 pub use schema::{ABSTRACT, AUTHORS, CATEGORIES, DATE, ID, SCHEMA_VERSION, TITLE, UPVOTES};
 
 use crate::SearchError;
-use query::{QueryBuilder, normalize_title, restrict, title_key};
+use query::{QueryBuilder, UserQuery, normalize_title, restrict, title_key};
 use schema::Fields;
 
 /// File next to the tantivy files recording the schema version of the index.
@@ -606,7 +607,7 @@ impl Bm25Index {
         let filter = self.queries.filter_query(&req.filters())?;
         let main = self.queries.user_query(&req.query, &searcher);
         let pins = self.find_pins(&searcher, &req.query, filter.as_deref())?;
-        let query = restrict(main.box_clone(), filter);
+        let restricted = || restrict(main.query(), filter.as_ref().map(|f| f.box_clone()));
 
         let sort = if req.query.trim().is_empty() && req.sort == Sort::Relevance {
             Sort::Date
@@ -614,7 +615,12 @@ impl Bm25Index {
             req.sort
         };
         let want = req.offset + req.limit + pins.len();
-        let (ranked, total_matches) = self.collect(&searcher, &*query, sort, want)?;
+        let (ranked, total_matches) = match (&main, sort) {
+            (UserQuery::Terms(union), Sort::Relevance) => {
+                union.top(&searcher, want.max(1), filter.as_deref())?
+            }
+            _ => self.collect(&searcher, &*restricted(), sort, want)?,
+        };
 
         let mut hits: Vec<(DocAddress, f32, bool)> = Vec::with_capacity(want);
         let mut total = total_matches;
@@ -622,7 +628,7 @@ impl Bm25Index {
             let matched = ranked.iter().find(|(a, _)| a == addr).map(|(_, s)| *s);
             let matched = match matched {
                 Some(score) => Some(score),
-                None => self.score_of(&searcher, &*query, id)?,
+                None => self.score_of(&searcher, &*restricted(), id)?,
             };
             if matched.is_none() {
                 total += 1;
@@ -639,7 +645,7 @@ impl Bm25Index {
             hits.into_iter().skip(req.offset).take(req.limit).collect();
 
         let mut highlighter = if req.snippets {
-            Some(self.highlighter(&searcher, &*main)?)
+            Some(self.highlighter(&searcher, &*main.query())?)
         } else {
             None
         };
@@ -673,8 +679,15 @@ impl Bm25Index {
         }
         let searcher = self.reader.searcher();
         let filter = self.queries.filter_query(filters)?;
-        let query = restrict(self.queries.user_query(query, &searcher), filter);
-        self.top_by_score(&searcher, &*query, depth)
+        match self.queries.user_query(query, &searcher) {
+            UserQuery::Terms(union) => {
+                let (top, _) = union.top(&searcher, depth, filter.as_deref())?;
+                self.with_ids(&searcher, top)
+            }
+            UserQuery::Parsed(query) => {
+                self.top_by_score(&searcher, &*restrict(query, filter), depth)
+            }
+        }
     }
 
     /// The papers `query` names by id or exact title, restricted by `filters`, to be shown
@@ -714,8 +727,11 @@ impl Bm25Index {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let query = self.queries.similar_text(text);
-        self.top_by_score(&searcher, &*query, limit)
+        let (top, _) = self
+            .queries
+            .similar_text(text)
+            .top(&searcher, limit, None)?;
+        self.with_ids(&searcher, top)
     }
 
     /// The stored fields of each paper in `ids` (`None` for one the index lacks), with its
@@ -728,7 +744,7 @@ impl Bm25Index {
     ) -> Result<Vec<Option<Shown>>, SearchError> {
         let searcher = self.reader.searcher();
         let mut highlighter = if snippets {
-            let query = self.queries.user_query(query, &searcher);
+            let query = self.queries.user_query(query, &searcher).query();
             Some(self.highlighter(&searcher, &*query)?)
         } else {
             None
@@ -820,11 +836,20 @@ impl Bm25Index {
             query,
             &TopDocs::with_limit(limit).tweak_score(|_: &SegmentReader| |_doc, score: f32| score),
         )?;
-        let ids = self.ids_of(searcher, top.iter().map(|(_, a)| *a))?;
+        self.with_ids(searcher, top.into_iter().map(|(s, a)| (a, s)).collect())
+    }
+
+    /// Ranked documents as ranked papers.
+    fn with_ids(
+        &self,
+        searcher: &Searcher,
+        top: Vec<(DocAddress, f32)>,
+    ) -> Result<Vec<(ArxivId, f32)>, SearchError> {
+        let ids = self.ids_of(searcher, top.iter().map(|(a, _)| *a))?;
         Ok(ids
             .into_iter()
             .zip(top)
-            .map(|(id, (score, _))| (id, score))
+            .map(|(id, (_, score))| (id, score))
             .collect())
     }
 

@@ -1,10 +1,9 @@
 //! Turning what users type into tantivy queries.
 //!
 //! Plain text (no field prefixes, quotes, brackets or operators; most queries, and every
-//! long query-by-example) becomes one flat disjunction of boosted term queries over title,
-//! abstract and authors. Keeping it flat matters: tantivy only applies block-max WAND to a
-//! union whose clauses are all term queries, and the query parser nests a union per word.
-//! Text with syntax goes through tantivy's [`QueryParser`] leniently, so a stray quote or
+//! long query-by-example) becomes one flat union of boosted terms over title, abstract and
+//! authors, a [`TermUnion`], which ranks faster than tantivy's scorers would (see
+//! [`super::union`]). Text with syntax goes through tantivy's [`QueryParser`] leniently, so a stray quote or
 //! bracket never fails a search; when leniency leaves nothing to search for, the words are
 //! searched as plain text.
 
@@ -14,8 +13,7 @@ use std::ops::Bound;
 use chrono::NaiveDate;
 use paperfeed_core::Category;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, Query, QueryParser,
-    RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -23,6 +21,7 @@ use tantivy::{DateTime, Term};
 use tantivy::{Index, Searcher};
 
 use super::schema::{self, Fields};
+use super::union::TermUnion;
 use crate::SearchError;
 
 /// Longest query text searched; the rest is ignored (a pasted paper is plenty).
@@ -115,6 +114,24 @@ impl Filters {
     }
 }
 
+/// What a user's text becomes.
+pub(crate) enum UserQuery {
+    /// Plain words (most queries): a flat union of terms, ranked by [`TermUnion::top`].
+    Terms(TermUnion),
+    /// Text with syntax (fields, phrases, operators), or no text: a tantivy query.
+    Parsed(Box<dyn Query>),
+}
+
+impl UserQuery {
+    /// The query as tantivy's.
+    pub(crate) fn query(&self) -> Box<dyn Query> {
+        match self {
+            UserQuery::Terms(union) => union.query(),
+            UserQuery::Parsed(query) => query.box_clone(),
+        }
+    }
+}
+
 /// Builds queries for one index.
 pub(crate) struct QueryBuilder {
     fields: Fields,
@@ -175,19 +192,19 @@ impl QueryBuilder {
 
     /// The query for what a user typed. Empty text matches every paper. `searcher` tells
     /// names from topic words (see [`TOPIC_WORD_SHARE`]).
-    pub(crate) fn user_query(&self, text: &str, searcher: &Searcher) -> Box<dyn Query> {
+    pub(crate) fn user_query(&self, text: &str, searcher: &Searcher) -> UserQuery {
         let text = clip(text);
         if text.trim().is_empty() {
-            return Box::new(AllQuery);
+            return UserQuery::Parsed(Box::new(AllQuery));
         }
         let words = text.split_whitespace().count();
         if words > LONG_QUERY_WORDS {
             // Pasted text (a paper's title and abstract): weighted like similar-by-text,
             // which measured best for it (CSFCube nDCG@10 0.544 against 0.501).
-            return self.plain_text(text, self.weights.similar, Some(searcher));
+            return UserQuery::Terms(self.plain_text(text, self.weights.similar, Some(searcher)));
         }
         if !has_syntax(text, words > QUOTATION_WORDS) {
-            return self.plain_text(text, self.weights.query, Some(searcher));
+            return UserQuery::Terms(self.plain_text(text, self.weights.query, Some(searcher)));
         }
         let unquoted;
         let text = if words > QUOTATION_WORDS {
@@ -202,13 +219,13 @@ impl QueryBuilder {
         query.query_terms(&mut |_, _| terms += 1);
         if terms == 0 {
             // Leniency dropped everything (`((`, `ti:`, `AND OR`): search the words.
-            return self.plain_text(&text, self.weights.query, Some(searcher));
+            return UserQuery::Terms(self.plain_text(&text, self.weights.query, Some(searcher)));
         }
-        query
+        UserQuery::Parsed(query)
     }
 
     /// The query for text to find papers similar to (a title and abstract).
-    pub(crate) fn similar_text(&self, text: &str) -> Box<dyn Query> {
+    pub(crate) fn similar_text(&self, text: &str) -> TermUnion {
         self.plain_text(text, self.weights.similar, None)
     }
 
@@ -219,9 +236,9 @@ impl QueryBuilder {
         text: &str,
         weights: FieldWeights,
         searcher: Option<&Searcher>,
-    ) -> Box<dyn Query> {
+    ) -> TermUnion {
         let text = clip(text);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut union = TermUnion::default();
         let english = counted_terms(&mut self.english.clone(), text);
         for (term, count) in &english {
             let qtf = *count as f32;
@@ -230,7 +247,7 @@ impl QueryBuilder {
                 (self.fields.title, weights.title),
             ] {
                 if weight > 0.0 {
-                    clauses.push(term_clause(field, term, weight * qtf));
+                    union.push(Term::from_field_text(field, term), weight * qtf);
                 }
             }
         }
@@ -239,18 +256,13 @@ impl QueryBuilder {
                 if searcher.is_some_and(|s| self.is_topic_word(s, &term)) {
                     continue;
                 }
-                clauses.push(term_clause(
-                    self.fields.authors,
-                    &term,
+                union.push(
+                    Term::from_field_text(self.fields.authors, &term),
                     weights.authors * count as f32,
-                ));
+                );
             }
         }
-        if clauses.is_empty() {
-            Box::new(EmptyQuery)
-        } else {
-            Box::new(BooleanQuery::new(clauses))
-        }
+        union
     }
 
     /// True when `name_token` (a lowercased word of the query, as the author field holds
@@ -341,17 +353,6 @@ pub(crate) fn restrict(main: Box<dyn Query>, filter: Option<Box<dyn Query>>) -> 
 /// Midnight UTC at the start of `day`.
 pub(crate) fn day_start(day: NaiveDate) -> DateTime {
     DateTime::from_timestamp_secs(day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
-}
-
-fn term_clause(field: Field, text: &str, boost: f32) -> (Occur, Box<dyn Query>) {
-    let query = TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::WithFreqs,
-    );
-    (
-        Occur::Should,
-        Box::new(BoostQuery::new(Box::new(query), boost)),
-    )
 }
 
 /// Distinct terms of `text` under `analyzer`, with their counts, in first-seen order.
