@@ -261,42 +261,23 @@ mod tests {
     use std::sync::OnceLock;
 
     use chrono::NaiveDate;
-    use paperfeed_core::{ArxivId, Author, Category, Paper};
+    use paperfeed_core::{ArxivId, Paper};
+    use paperfeed_ingest::Record;
     use proptest::prelude::*;
-    use serde::Deserialize;
     use tantivy::collector::{Count, TopDocs};
 
     use super::super::query::{UserQuery, restrict};
     use super::super::{Bm25Index, Filters};
     use super::*;
 
-    #[derive(Deserialize)]
-    struct Line {
-        id: String,
-        title: String,
-        authors: Vec<String>,
-        categories: Vec<String>,
-        #[serde(rename = "abstract")]
-        abstract_text: String,
-        listing_date: Option<NaiveDate>,
-    }
-
+    /// The 151 real papers of the BM25 fixture, read as an import reads them.
     fn fixture() -> Vec<Paper> {
         include_str!("../../tests/fixtures/bm25/listings-151.jsonl")
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let l: Line = serde_json::from_str(l).unwrap();
-                let mut p = Paper::new(ArxivId::parse(&l.id).unwrap(), &l.title);
-                p.abstract_text = l.abstract_text;
-                p.authors = l.authors.iter().map(|a| Author::new(a)).collect();
-                p.categories = l
-                    .categories
-                    .iter()
-                    .filter_map(|c| Category::parse(c).ok())
-                    .collect();
-                p.listing_date = l.listing_date;
-                p.finish().unwrap()
+            .map(|l| match paperfeed_ingest::jsonl::parse_line(l).unwrap() {
+                Record::Paper(paper) => *paper,
+                other => panic!("not a paper: {other:?}"),
             })
             .collect()
     }
@@ -425,6 +406,21 @@ mod tests {
                 "the of and", // stop words only: nothing to search for
             ]
             .map(String::from),
+        );
+        // Each filter keeps some of the papers a common word matches, not all of them.
+        let UserQuery::Terms(learning) = index.queries.user_query("learning", &searcher) else {
+            panic!("a plain word");
+        };
+        let counts: Vec<usize> = filters()
+            .iter()
+            .map(|f| {
+                let filter = index.queries.filter_query(f).unwrap();
+                ranking(&learning, &searcher, 1, filter.as_deref(), WINDOW).count
+            })
+            .collect();
+        assert!(
+            counts[1..].iter().all(|&c| c > 0 && c < counts[0]),
+            "{counts:?}"
         );
         let mut beyond_first_window = false;
         for q in &queries {
