@@ -3,9 +3,9 @@
 //! Plain text (no field prefixes, quotes, brackets or operators; most queries, and every
 //! long query-by-example) becomes one flat union of boosted terms over title, abstract and
 //! authors, a [`TermUnion`], which ranks faster than tantivy's scorers would (see
-//! [`super::union`]). Text with syntax goes through tantivy's [`QueryParser`] leniently, so a stray quote or
-//! bracket never fails a search; when leniency leaves nothing to search for, the words are
-//! searched as plain text.
+//! [`super::union`]). Text with syntax goes through tantivy's [`QueryParser`] leniently, so
+//! a stray quote or bracket never fails a search; when leniency leaves nothing to search
+//! for, the words are searched as plain text.
 
 use std::collections::HashMap;
 use std::ops::Bound;
